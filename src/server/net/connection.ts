@@ -1,0 +1,158 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Reader, Writer, DecodeError } from '../../protocol/codec.js';
+import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.js';
+import { FrameReader, FrameTooLargeError } from './frame-reader.js';
+import type { ServerLimits } from '../limits.js';
+
+export interface RequestContext {
+  header: RequestHeader;
+  body: Reader;
+  connection: Connection;
+}
+
+export type RequestHandler = (ctx: RequestContext) => Promise<void> | void;
+
+/** Decides which handler serves an api key; undefined means the key is not served here. */
+export type Router = (apiKey: number) => RequestHandler | undefined;
+
+/** A request the peer sent that we refuse to serve; the connection is closed. */
+export class ProtocolViolation extends Error {}
+
+let nextConnectionId = 1;
+
+/**
+ * One client socket: frames in, requests dispatched concurrently, responses
+ * written with the request's correlation id. Reading pauses while too many
+ * requests are in flight, so a flooding client cannot grow our memory.
+ */
+export class Connection {
+  readonly id = nextConnectionId++;
+  readonly peer: string;
+  private readonly frames: FrameReader;
+  private readonly closeController = new AbortController();
+  private inFlight = 0;
+  private paused = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly router: Router,
+    private readonly limits: ServerLimits,
+    readonly log: Logger,
+  ) {
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.frames = new FrameReader(limits.maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('drain', () => this.releaseDrainWaiters());
+    socket.on('error', (err) => this.log.debug({ err, peer: this.peer }, 'socket error'));
+    socket.on('close', () => {
+      this.closeController.abort();
+      this.releaseDrainWaiters();
+    });
+    const handshake = setTimeout(
+      () => this.close('no complete request within the handshake timeout'),
+      limits.handshakeTimeoutMs,
+    );
+    handshake.unref();
+    this.firstFrameSeen = () => clearTimeout(handshake);
+  }
+
+  private firstFrameSeen: () => void;
+
+  /** Aborted when the socket closes; streams and watches stop on it. */
+  get closed(): AbortSignal {
+    return this.closeController.signal;
+  }
+
+  get isClosed(): boolean {
+    return this.closeController.signal.aborted;
+  }
+
+  /** Bytes written to the socket but not yet flushed to the kernel. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Sends one response frame: i32 length, correlation id, body. */
+  send(correlationId: number, body: Writer): void {
+    if (this.isClosed) return;
+    const chunks = body.finishChunks();
+    let length = 4;
+    for (const chunk of chunks) length += chunk.length;
+    const head = Buffer.allocUnsafe(8);
+    head.writeInt32BE(length, 0);
+    head.writeInt32BE(correlationId, 4);
+    this.socket.cork();
+    this.socket.write(head);
+    for (const chunk of chunks) this.socket.write(chunk);
+    this.socket.uncork();
+  }
+
+  /** Resolves once queued output is below the limit (or the connection closed). */
+  async writable(): Promise<void> {
+    while (!this.isClosed && this.socket.writableLength > this.limits.maxQueuedResponseBytes) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  close(reason: string): void {
+    if (this.isClosed) return;
+    this.log.info({ peer: this.peer, reason }, 'closing connection');
+    this.socket.destroy();
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private onData(data: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(data);
+    } catch (err) {
+      if (err instanceof FrameTooLargeError) return this.close(err.message);
+      throw err;
+    }
+    if (frames.length > 0) this.firstFrameSeen();
+    for (const frame of frames) this.dispatch(frame);
+  }
+
+  private dispatch(frame: Buffer): void {
+    if (this.isClosed) return;
+    let header: RequestHeader;
+    const body = new Reader(frame);
+    try {
+      header = decodeRequestHeader(body);
+    } catch (err) {
+      return this.close(`malformed request header: ${(err as Error).message}`);
+    }
+    const handler = this.router(header.apiKey);
+    if (!handler) return this.close(`unsupported api key ${header.apiKey}`);
+    this.inFlight++;
+    if (this.inFlight >= this.limits.maxInFlightRequests && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    Promise.resolve()
+      .then(() => handler({ header, body, connection: this }))
+      .catch((err: unknown) => {
+        if (err instanceof DecodeError || err instanceof ProtocolViolation) {
+          this.close(`malformed request (api key ${header.apiKey} v${header.apiVersion}): ${(err as Error).message}`);
+        } else {
+          this.log.error({ err, apiKey: header.apiKey, peer: this.peer }, 'request handler failed');
+          this.close('internal error while serving a request');
+        }
+      })
+      .finally(() => {
+        this.inFlight--;
+        if (this.paused && this.inFlight < this.limits.maxInFlightRequests / 2) {
+          this.paused = false;
+          this.socket.resume();
+        }
+      });
+  }
+}

@@ -1,0 +1,56 @@
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { Connection, type Router } from './connection.js';
+import type { ServerLimits } from '../limits.js';
+
+/** A TCP listener that owns its connections and closes them all on stop. */
+export class TcpListener {
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    readonly name: string,
+    router: Router,
+    limits: ServerLimits,
+    private readonly log: Logger,
+  ) {
+    this.server = net.createServer((socket) => {
+      if (this.connections.size >= limits.maxConnections) {
+        log.warn({ listener: name, limit: limits.maxConnections }, 'connection limit reached; refusing');
+        socket.destroy();
+        return;
+      }
+      const connection = new Connection(socket, router, limits, log.child({ listener: name }));
+      this.connections.add(connection);
+      this.sockets.add(socket);
+      socket.on('close', () => {
+        this.connections.delete(connection);
+        this.sockets.delete(socket);
+      });
+    });
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error(`${this.name}: no TCP address`);
+    return address.port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}

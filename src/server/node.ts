@@ -1,0 +1,120 @@
+import os from 'node:os';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import type { StorageConfig } from '../storage/index.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { TcpListener } from './net/tcp-listener.js';
+import { ReplicaManager } from './spu/replica-manager.js';
+import { TopicRegistry } from './sc/topic-registry.js';
+import { scRouter } from './sc/router.js';
+import { spuRouter } from './spu/router.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+
+export interface NodeConfig {
+  dataDir: string;
+  /** Address both listeners bind to, and the host the SPU advertises to clients. */
+  host: string;
+  scPort: number;
+  spuPort: number;
+  spuId: number;
+  storage: Partial<StorageConfig>;
+  limits: ServerLimits;
+  logger: Logger;
+}
+
+export const DEFAULT_SC_PORT = 9003;
+export const DEFAULT_SPU_PORT = 9005;
+export const DEFAULT_SPU_ID = 5001;
+
+export function defaultDataDir(): string {
+  return process.env.FRESHET_DATA_DIR ?? path.join(os.homedir(), '.freshet', 'data');
+}
+
+export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConfig {
+  return {
+    dataDir: defaultDataDir(),
+    host: '127.0.0.1',
+    scPort: DEFAULT_SC_PORT,
+    spuPort: DEFAULT_SPU_PORT,
+    spuId: DEFAULT_SPU_ID,
+    storage: {},
+    limits: DEFAULT_LIMITS,
+    logger: pino({ level: process.env.FRESHET_LOG ?? 'info' }, pino.destination(2)),
+    ...overrides,
+  };
+}
+
+/** What a running node tells whoever started it. */
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly scPort: number;
+  readonly spuPort: number;
+  /** `host:port` of the SC, what clients connect to. */
+  readonly endpoint: string;
+  readonly topics: TopicRegistry;
+  readonly replicas: ReplicaManager;
+  /** Stops accepting, closes every connection, flushes and closes every partition. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one Freshet node: the SC and the SPU roles of a Fluvio cluster in
+ * this process, on local disk. Port 0 picks free ports (tests use that).
+ */
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const log = config.logger;
+  await mkdir(config.dataDir, { recursive: true });
+  const lock: DataDirLock = await acquireDataDirLock(config.dataDir);
+  const replicas = new ReplicaManager(config.dataDir, config.storage, log);
+  let topics: TopicRegistry;
+  try {
+    topics = await TopicRegistry.open(config.dataDir, replicas);
+  } catch (err) {
+    await replicas.closeAll();
+    await lock.release();
+    throw err;
+  }
+  const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log }), config.limits, log);
+  const spuPort = await spu.listen(config.host, config.spuPort);
+  const sc = new TcpListener(
+    'sc',
+    scRouter({
+      topics,
+      replicas,
+      limits: config.limits,
+      log,
+      spu: { id: config.spuId, host: config.host, port: spuPort },
+    }),
+    config.limits,
+    log,
+  );
+  let scPort: number;
+  try {
+    scPort = await sc.listen(config.host, config.scPort);
+  } catch (err) {
+    await spu.close();
+    await replicas.closeAll();
+    await lock.release();
+    throw err;
+  }
+  log.info({ sc: `${config.host}:${scPort}`, spu: `${config.host}:${spuPort}`, dataDir: config.dataDir }, 'freshet node started');
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    scPort,
+    spuPort,
+    endpoint: `${config.host}:${scPort}`,
+    topics,
+    replicas,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all([sc.close(), spu.close()]);
+        await replicas.closeAll();
+        await lock.release();
+        log.info('freshet node stopped');
+      })();
+      return stopping;
+    },
+  };
+}

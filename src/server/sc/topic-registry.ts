@@ -1,0 +1,162 @@
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
+
+export type TopicCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'any';
+
+/** A topic as the node stores it; wire layouts are derived from it, not stored. */
+export interface TopicDefinition {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  ignoreRackAssignment: boolean;
+  /** Present when the topic was created with explicit partition maps. */
+  assignedReplicas?: { id: number; replicas: number[] }[];
+  retentionSeconds?: number;
+  segmentSize?: number;
+  maxPartitionSize?: number;
+  compression: TopicCompression;
+  createdAt: string;
+}
+
+/** A refusal the client should see as a Fluvio error code with a message. */
+export class TopicRequestError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const TOPIC_ERROR = {
+  notFound: 2001,
+  alreadyExists: 2002,
+  invalidConfiguration: 2004,
+  invalidName: 2006,
+} as const;
+
+export const TOPIC_LIMITS = {
+  maxNameLength: 63,
+  maxPartitions: 1024,
+  maxTopics: 10_000,
+} as const;
+
+/** The one place partitions are made real: the SPU side of this node. */
+export interface PartitionProvisioner {
+  createPartitions(topic: TopicDefinition): Promise<void>;
+  deletePartitions(topic: TopicDefinition): Promise<void>;
+}
+
+export type TopicEvent = { kind: 'created' | 'deleted'; topic: TopicDefinition };
+
+/** Fluvio's rule for resource names: DNS-label-like, lowercase. */
+export function validateTopicName(name: string): void {
+  if (name.length === 0) throw new TopicRequestError(TOPIC_ERROR.invalidName, 'topic name is empty');
+  if (name.length > TOPIC_LIMITS.maxNameLength) {
+    throw new TopicRequestError(
+      TOPIC_ERROR.invalidName,
+      `topic name "${name}" is ${name.length} characters; the limit is ${TOPIC_LIMITS.maxNameLength}`,
+    );
+  }
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) {
+    throw new TopicRequestError(
+      TOPIC_ERROR.invalidName,
+      `invalid topic name "${name}": use lowercase letters, digits and '-', starting and ending with a letter or digit`,
+    );
+  }
+}
+
+function validateDefinition(topic: TopicDefinition): void {
+  validateTopicName(topic.name);
+  const invalid = (message: string) => new TopicRequestError(TOPIC_ERROR.invalidConfiguration, message);
+  if (!Number.isInteger(topic.partitions) || topic.partitions < 1) throw invalid('partitions must be at least 1');
+  if (topic.partitions > TOPIC_LIMITS.maxPartitions) {
+    throw invalid(`partitions must be at most ${TOPIC_LIMITS.maxPartitions}`);
+  }
+  if (topic.replicationFactor !== 1) {
+    throw invalid(`replication factor ${topic.replicationFactor} needs that many SPUs; this node has 1 (use 1)`);
+  }
+  if (topic.segmentSize !== undefined && topic.segmentSize < 1024) throw invalid('segment size must be at least 1024 bytes');
+  if (topic.maxPartitionSize !== undefined && topic.segmentSize !== undefined && topic.maxPartitionSize < topic.segmentSize) {
+    throw invalid('max partition size must be at least the segment size');
+  }
+  if (topic.retentionSeconds !== undefined && topic.retentionSeconds < 1) throw invalid('retention time must be at least 1 second');
+}
+
+/**
+ * The SC's topic table, persisted in `<dataDir>/metadata/topics.json`.
+ * Changes are serialized so that a create racing a delete of the same name
+ * cannot interleave their disk writes.
+ */
+export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
+  private readonly topics = new Map<string, TopicDefinition>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly file: string;
+
+  private constructor(
+    dataDir: string,
+    private readonly provisioner: PartitionProvisioner,
+  ) {
+    super();
+    this.file = path.join(dataDir, 'metadata', 'topics.json');
+  }
+
+  static async open(dataDir: string, provisioner: PartitionProvisioner): Promise<TopicRegistry> {
+    const registry = new TopicRegistry(dataDir, provisioner);
+    const stored = await readJsonIfExists<{ topics: TopicDefinition[] }>(registry.file);
+    for (const topic of stored?.topics ?? []) {
+      registry.topics.set(topic.name, topic);
+      await provisioner.createPartitions(topic);
+    }
+    return registry;
+  }
+
+  list(): TopicDefinition[] {
+    return [...this.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(name: string): TopicDefinition | undefined {
+    return this.topics.get(name);
+  }
+
+  /** Validates without side effects (dry run); throws TopicRequestError. */
+  check(topic: TopicDefinition): void {
+    validateDefinition(topic);
+    if (this.topics.has(topic.name)) throw new TopicRequestError(TOPIC_ERROR.alreadyExists, `topic "${topic.name}" already exists`);
+    if (this.topics.size >= TOPIC_LIMITS.maxTopics) {
+      throw new TopicRequestError(TOPIC_ERROR.invalidConfiguration, `this node holds the maximum of ${TOPIC_LIMITS.maxTopics} topics`);
+    }
+  }
+
+  create(topic: TopicDefinition): Promise<void> {
+    return this.serialized(async () => {
+      this.check(topic);
+      await this.provisioner.createPartitions(topic);
+      this.topics.set(topic.name, topic);
+      await this.persist();
+      this.emit('change', { kind: 'created', topic });
+    });
+  }
+
+  delete(name: string): Promise<void> {
+    return this.serialized(async () => {
+      const topic = this.topics.get(name);
+      if (!topic) throw new TopicRequestError(TOPIC_ERROR.notFound, `topic "${name}" not found`);
+      this.topics.delete(name);
+      await this.persist();
+      this.emit('change', { kind: 'deleted', topic });
+      await this.provisioner.deletePartitions(topic);
+    });
+  }
+
+  private persist(): Promise<void> {
+    return writeJsonAtomic(this.file, { topics: this.list() });
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { FilePartitionStore, type PartitionStore, type StorageConfig } from '../../storage/index.js';
+import type { PartitionProvisioner, TopicDefinition } from '../sc/topic-registry.js';
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+/** The storage settings a topic's own config overrides. */
+export function topicStorageConfig(topic: TopicDefinition, defaults: Partial<StorageConfig>): Partial<StorageConfig> {
+  return {
+    ...defaults,
+    ...(topic.segmentSize !== undefined ? { segmentSize: topic.segmentSize } : {}),
+    ...(topic.maxPartitionSize !== undefined ? { maxPartitionSize: topic.maxPartitionSize } : {}),
+    ...(topic.retentionSeconds !== undefined ? { retentionMs: topic.retentionSeconds * 1000 } : {}),
+  };
+}
+
+/**
+ * The partitions this SPU leads: every partition of every topic, since a
+ * single node leads them all. Emits `removed` before a partition's files go,
+ * so that open streams can end with TopicDeleted.
+ */
+export class ReplicaManager
+  extends EventEmitter<{ removed: [topic: string, partition: number] }>
+  implements PartitionProvisioner
+{
+  private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly storageDefaults: Partial<StorageConfig>,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get(topic: string, partition: number): PartitionStore | undefined {
+    return this.replicas.get(partitionKey(topic, partition));
+  }
+
+  hasTopic(topic: string): boolean {
+    return this.replicas.has(partitionKey(topic, 0));
+  }
+
+  async createPartitions(topic: TopicDefinition): Promise<void> {
+    const config = topicStorageConfig(topic, this.storageDefaults);
+    const opened: FilePartitionStore[] = [];
+    try {
+      for (let partition = 0; partition < topic.partitions; partition++) {
+        const dir = path.join(this.dataDir, 'partitions', partitionKey(topic.name, partition));
+        opened.push(await FilePartitionStore.open(dir, topic.name, partition, config, this.log));
+      }
+    } catch (err) {
+      await Promise.allSettled(opened.map((store) => store.close()));
+      throw err;
+    }
+    for (const store of opened) this.replicas.set(partitionKey(store.topic, store.partition), store);
+  }
+
+  async deletePartitions(topic: TopicDefinition): Promise<void> {
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      const key = partitionKey(topic.name, partition);
+      const store = this.replicas.get(key);
+      if (!store) continue;
+      this.replicas.delete(key);
+      this.emit('removed', topic.name, partition);
+      await store.delete();
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const stores = [...this.replicas.values()];
+    this.replicas.clear();
+    await Promise.all(stores.map((store) => store.close()));
+  }
+}

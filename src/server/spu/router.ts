@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/api-keys.js';
+import { apiVersionsHandler, PLATFORM_VERSION } from '../api-versions.js';
+import type { ServerLimits } from '../limits.js';
+import type { RequestHandler, Router } from '../net/connection.js';
+import { fetchOffsetsHandler } from './fetch-offsets.js';
+import { produceHandler } from './produce.js';
+import type { ReplicaManager } from './replica-manager.js';
+import { StreamFetchService } from './stream-fetch.js';
+import { updateOffsetsHandler } from './update-offsets.js';
+
+export interface SpuContext {
+  replicas: ReplicaManager;
+  limits: ServerLimits;
+  log: Logger;
+}
+
+/** The SPU's request routing: partitions' data plane. */
+export function spuRouter({ replicas, limits, log }: SpuContext): Router {
+  const streams = new StreamFetchService(replicas, limits, log);
+  const handlers = new Map<number, RequestHandler>([
+    [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
+    [SpuApiKey.Produce, produceHandler(replicas, log)],
+    [SpuApiKey.FetchOffsets, fetchOffsetsHandler(replicas)],
+    [SpuApiKey.StreamFetch, streams.streamFetch],
+    [SpuApiKey.UpdateOffsets, updateOffsetsHandler(streams)],
+  ]);
+  return (apiKey) => handlers.get(apiKey);
+}

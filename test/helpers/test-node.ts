@@ -1,0 +1,29 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { defaultNodeConfig, startNode, type NodeConfig, type RunningNode } from '../../src/server/node.js';
+
+export async function tempDir(prefix = 'freshet-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** A node on 127.0.0.1 with free ports and a fresh (or given) data dir, logging only errors. */
+export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promise<RunningNode & { dataDir: string }> {
+  const dataDir = overrides.dataDir ?? (await tempDir());
+  const node = await startNode(
+    defaultNodeConfig({
+      host: '127.0.0.1',
+      scPort: 0,
+      spuPort: 0,
+      logger: pino({ level: process.env.FRESHET_TEST_LOG ?? 'error' }),
+      ...overrides,
+      dataDir,
+    }),
+  );
+  return Object.assign(node, { dataDir });
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
