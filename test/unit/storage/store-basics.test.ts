@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { FilePartitionStore, OffsetOutOfRangeError, StorageError } from '../../../src/storage/index.js';
+import { FilePartitionStore, OffsetOutOfRangeError, StorageError, type ReadResult } from '../../../src/storage/index.js';
 import { batchCrcMatches } from '../../../src/storage/batch-layout.js';
 import {
   baseOffsetOf,
@@ -139,7 +139,7 @@ describe('FilePartitionStore basics', () => {
     all.chunks.forEach((c, i) => assert.deepEqual(c, batches[i]));
     // Reads starting in each segment.
     for (let off = 0; off < 80; off += 7) {
-      const r = await store.read(off, 500);
+      const r: ReadResult = await store.read(off, 500);
       assert.equal(baseOffsetOf(r.chunks[0]), off - (off % 2));
       assert.ok(r.bytes <= 500 || r.chunks.length === 1);
     }
@@ -179,7 +179,7 @@ describe('FilePartitionStore basics', () => {
     };
     for (let k = 0; k < 300; k++) {
       const off = rand(next);
-      const r = await store.read(off, 1);
+      const r: ReadResult = await store.read(off, 1);
       assert.equal(r.chunks.length, 1);
       const e = expected.find((x) => x.base <= off && off <= x.last);
       assert.ok(e !== undefined);
