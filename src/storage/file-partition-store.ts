@@ -686,15 +686,16 @@ export class FilePartitionStore implements PartitionStore {
       const seg = snap.active;
       assert.equal(this.active, seg);
       assert.ok(seg.handle !== undefined && seg.index !== undefined);
-      if (seg.builder === undefined) {
+      const reactivate = seg.builder === undefined;
+      if (reactivate) {
         // It was rolled during the group: make it the active segment again.
         seg.makeActive(seg.index, this.config.indexIntervalBytes);
-        await unlinkIfExists(seg.indexPath);
         await unlinkIfExists(seg.timeIndexPath);
       }
       await seg.handle.truncate(snap.size);
       seg.size = snap.size;
       seg.index.truncate(snap.indexLength);
+      if (reactivate) await this.io.writeFile(seg.indexPath, seg.index.toBuffer(), false);
       seg.nextOffset = snap.nextOffset;
       seg.maxTimestamp = snap.maxTimestamp;
       seg.maxTimestampRel = snap.maxTimestampRel;
@@ -837,7 +838,9 @@ export class FilePartitionStore implements PartitionStore {
           pos += i;
         }
         if (done || expected >= hw) break;
-        // Continue in the next segment, which must start where this one ended.
+        // Continue in the next segment, which must start where this one ended
+        // (unless retention removed it meanwhile: return what we have).
+        if (expected < this.logStartOffset()) break;
         const next = this.findSegment(expected);
         if (next === seg) break;
         if (next.baseOffset !== expected) {
