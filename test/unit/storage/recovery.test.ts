@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { FilePartitionStore } from '../../../src/storage/index.js';
+import { FilePartitionStore, type ReadResult } from '../../../src/storage/index.js';
 import {
   baseOffsetOf,
   capturingLogger,
@@ -193,7 +193,7 @@ describe('recovery on open', () => {
     const cap = capturingLogger();
     store = await openStore(dataDir, cfg, { logger: cap.logger });
     for (let off = 0; off < 180; off++) {
-      const r = await store.read(off, 1);
+      const r: ReadResult = await store.read(off, 1);
       assert.equal(baseOffsetOf(r.chunks[0]), off - (off % 3));
     }
     await checkContinues(store, 180);
