@@ -1,0 +1,446 @@
+// Fluvio record batch (Kafka "magic 2" layout with Fluvio's differences):
+//
+//   off  field                   type
+//   0    base_offset             i64   the server assigns it; outside the CRC
+//   8    batch_len               i32   bytes after this field = 45 + records (+4 with schema id)
+//   12   partition_leader_epoch  i32   -1
+//   16   magic                   i8    2
+//   17   crc                     u32   CRC-32C over bytes 21 .. end of batch
+//   21   attributes              i16   bits 0-2 compression, bit 4 (0x10) schema id present
+//   23   last_offset_delta       i32   record count - 1
+//   27   first_timestamp         i64   ms
+//   35   max_time_stamp          i64   ms
+//   43   producer_id             i64   -1
+//   51   producer_epoch          i16   -1
+//   53   first_sequence          i32   -1
+//   57   schema_id               u32   only with attribute 0x10
+//   57|61 records                      i32 count + records; when compressed, the
+//                                      count AND the records are compressed together
+//
+//   Record:
+//     length           varint  bytes of the rest of the record
+//     attributes       i8      0
+//     timestamp_delta  varint
+//     offset_delta     varint
+//     key              Option: u8 tag, then varint length + bytes (not Kafka's -1 length)
+//     value            varint length + bytes
+//     headers          varint  a count only; Fluvio carries no header content
+//
+// A RecordSet on the wire is `i32 length` + concatenated batches. Batches are
+// stored verbatim: the server only rewrites base_offset, which the CRC does
+// not cover, so producers' CRCs stay valid.
+
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
+import { DecodeError, Reader, Writer } from './codec.js';
+
+/** A malformed or corrupt record batch. */
+export class BatchError extends DecodeError {
+  override name = 'BatchError';
+}
+
+export const BatchOffset = {
+  baseOffset: 0,
+  batchLength: 8,
+  partitionLeaderEpoch: 12,
+  magic: 16,
+  crc: 17,
+  attributes: 21,
+  lastOffsetDelta: 23,
+  firstTimestamp: 27,
+  maxTimestamp: 35,
+  producerId: 43,
+  producerEpoch: 51,
+  firstSequence: 53,
+  /** schema_id when present, else the records. */
+  afterHeader: 57,
+} as const;
+
+/** base_offset + batch_len: the bytes that batch_len does not count. */
+export const BATCH_PREAMBLE_SIZE = 12;
+/** Bytes from the start of a batch to its records, without a schema id (Fluvio's BATCH_FILE_HEADER_SIZE). */
+export const BATCH_HEADER_SIZE = 57;
+/** The smallest valid batch_len: the header after batch_len, without records (Fluvio's BATCH_HEADER_SIZE). */
+export const BATCH_LEN_MIN = BATCH_HEADER_SIZE - BATCH_PREAMBLE_SIZE;
+/** First byte covered by the CRC. */
+export const CRC_START = BatchOffset.attributes;
+export const BATCH_MAGIC = 2;
+export const SCHEMA_ID_SIZE = 4;
+
+export const ATTR_COMPRESSION_MASK = 0x07;
+export const ATTR_SCHEMA_ID_PRESENT = 0x10;
+
+export const Compression = {
+  None: 0,
+  Gzip: 1,
+  Snappy: 2,
+  Lz4: 3,
+  Zstd: 4,
+} as const;
+
+const COMPRESSION_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** Timestamps at or below 0 mean "no timestamp" to Fluvio consumers. */
+export const NO_TIMESTAMP = -1;
+
+/** Upper bound for one batch's records once decompressed; keeps a zip bomb from exhausting memory. */
+export const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
+
+export interface BatchHeader {
+  baseOffset: number;
+  /** Total bytes of the batch, including the 12-byte preamble (batch_len + 12). */
+  batchLength: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  attributes: number;
+  compression: number;
+  lastOffsetDelta: number;
+  firstTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  firstSequence: number;
+  crc: number;
+  hasSchemaId: boolean;
+}
+
+/** Reads the fixed header of the batch that starts at `pos`; does not look at the records. */
+export function parseBatchHeader(buf: Buffer, pos: number): BatchHeader {
+  if (buf.length - pos < BATCH_HEADER_SIZE) {
+    throw new BatchError(`truncated batch header: ${buf.length - pos} byte(s) at ${pos}, need ${BATCH_HEADER_SIZE}`);
+  }
+  const r = new Reader(buf, pos, pos + BATCH_HEADER_SIZE);
+  try {
+    const baseOffset = r.i64('batch base_offset');
+    const batchLen = r.i32('batch_len');
+    const partitionLeaderEpoch = r.i32('batch partition_leader_epoch');
+    const magic = r.i8('batch magic');
+    const crc = r.u32('batch crc');
+    const attributes = r.i16('batch attributes');
+    const lastOffsetDelta = r.i32('batch last_offset_delta');
+    const firstTimestamp = r.i64('batch first_timestamp');
+    const maxTimestamp = r.i64('batch max_time_stamp');
+    const producerId = r.i64('batch producer_id');
+    const producerEpoch = r.i16('batch producer_epoch');
+    const firstSequence = r.i32('batch first_sequence');
+    return {
+      baseOffset,
+      batchLength: batchLen + BATCH_PREAMBLE_SIZE,
+      partitionLeaderEpoch,
+      magic,
+      attributes,
+      compression: attributes & ATTR_COMPRESSION_MASK,
+      lastOffsetDelta,
+      firstTimestamp,
+      maxTimestamp,
+      producerId,
+      producerEpoch,
+      firstSequence,
+      crc,
+      hasSchemaId: (attributes & ATTR_SCHEMA_ID_PRESENT) !== 0,
+    };
+  } catch (err) {
+    if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
+    throw new BatchError(err.message);
+  }
+}
+
+/** Offset of the records section (after the schema id when there is one). */
+export function recordsStart(header: BatchHeader): number {
+  return BATCH_HEADER_SIZE + (header.hasSchemaId ? SCHEMA_ID_SIZE : 0);
+}
+
+export function computeBatchCrc(batch: Buffer): number {
+  return crc32c(batch.subarray(CRC_START)) >>> 0;
+}
+
+/**
+ * Checks one whole batch (as split by splitRecordSet): magic 2, batch_len
+ * consistent with the buffer, a known compression, a sane record count, and
+ * the CRC. Throws BatchError with the reason; returns the parsed header.
+ */
+export function validateBatch(batch: Buffer): BatchHeader {
+  const header = parseBatchHeader(batch, 0);
+  if (header.magic !== BATCH_MAGIC) throw new BatchError(`batch magic is ${header.magic}, expected ${BATCH_MAGIC}`);
+  if (header.batchLength !== batch.length) {
+    throw new BatchError(`batch_len says ${header.batchLength} bytes in total but the batch has ${batch.length}`);
+  }
+  const start = recordsStart(header);
+  if (batch.length < start) throw new BatchError(`batch of ${batch.length} bytes is too short for its schema id`);
+  if (header.compression >= COMPRESSION_NAMES.length) {
+    throw new BatchError(`batch attributes name unknown compression ${header.compression}`);
+  }
+  if (header.lastOffsetDelta < 0) throw new BatchError(`batch last_offset_delta ${header.lastOffsetDelta} is negative`);
+  if (header.compression === Compression.None) {
+    if (batch.length - start < 4) throw new BatchError('batch has no record count');
+    const count = batch.readInt32BE(start);
+    if (count !== header.lastOffsetDelta + 1) {
+      throw new BatchError(`batch holds ${count} record(s) but last_offset_delta says ${header.lastOffsetDelta + 1}`);
+    }
+  }
+  const crc = computeBatchCrc(batch);
+  if (crc !== header.crc) {
+    throw new BatchError(
+      `batch CRC mismatch: header says 0x${header.crc.toString(16)}, content has 0x${crc.toString(16)}`,
+    );
+  }
+  return header;
+}
+
+/**
+ * Splits concatenated batches (a RecordSet without its length prefix) into
+ * subarrays, without copying. A torn or impossible batch is an error: a
+ * produce carrying one must be refused as a whole.
+ */
+export function splitRecordSet(buf: Buffer): Buffer[] {
+  const batches: Buffer[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const remaining = buf.length - pos;
+    if (remaining < BATCH_PREAMBLE_SIZE) {
+      throw new BatchError(`truncated batch at ${pos}: ${remaining} byte(s) left, need ${BATCH_PREAMBLE_SIZE}`);
+    }
+    const batchLen = buf.readInt32BE(pos + BatchOffset.batchLength);
+    if (batchLen < BATCH_LEN_MIN) throw new BatchError(`batch at ${pos} has batch_len ${batchLen}, below ${BATCH_LEN_MIN}`);
+    const total = batchLen + BATCH_PREAMBLE_SIZE;
+    if (total > remaining) throw new BatchError(`truncated batch at ${pos}: needs ${total} bytes, ${remaining} left`);
+    batches.push(buf.subarray(pos, pos + total));
+    pos += total;
+  }
+  return batches;
+}
+
+/**
+ * The client's reading of a RecordSet: whole batches up to the first one that
+ * is torn or malformed, where it stops quietly (as Fluvio's decoder does).
+ */
+export function splitRecordSetLenient(buf: Buffer): Buffer[] {
+  const batches: Buffer[] = [];
+  let pos = 0;
+  while (buf.length - pos >= BATCH_HEADER_SIZE) {
+    const batchLen = buf.readInt32BE(pos + BatchOffset.batchLength);
+    const total = batchLen + BATCH_PREAMBLE_SIZE;
+    if (batchLen < BATCH_LEN_MIN || total > buf.length - pos) break;
+    batches.push(buf.subarray(pos, pos + total));
+    pos += total;
+  }
+  return batches;
+}
+
+/** Rewrites base_offset in place; the CRC does not cover it. */
+export function setBaseOffset(batch: Buffer, offset: number): void {
+  if (!Number.isSafeInteger(offset)) throw new RangeError(`base offset ${offset} is not a safe integer`);
+  const high = Math.floor(offset / 0x1_0000_0000);
+  batch.writeInt32BE(high, 0);
+  batch.writeUInt32BE(offset - high * 0x1_0000_0000, 4);
+}
+
+/** Number of records a batch claims (last_offset_delta + 1). */
+export function batchRecordCount(header: BatchHeader): number {
+  return header.lastOffsetDelta + 1;
+}
+
+// --- compression -----------------------------------------------------------
+
+export interface CompressionCodec {
+  compress(data: Buffer): Buffer;
+  /** Must refuse (throw) output larger than `maxOutputLength`. */
+  decompress(data: Buffer, maxOutputLength: number): Buffer;
+}
+
+const codecs = new Map<number, CompressionCodec>([
+  [
+    Compression.Gzip,
+    {
+      compress: (data) => gzipSync(data),
+      decompress: (data, maxOutputLength) => gunzipSync(data, { maxOutputLength }),
+    },
+  ],
+]);
+
+/** Installs a codec for a compression id (snappy framed, lz4 frame, zstd have none built in). */
+export function registerCompression(id: number, codec: CompressionCodec): void {
+  if (!Number.isInteger(id) || id <= Compression.None || id > ATTR_COMPRESSION_MASK) {
+    throw new RangeError(`compression id ${id} is not a valid batch compression`);
+  }
+  codecs.set(id, codec);
+}
+
+function codecFor(id: number): CompressionCodec {
+  const codec = codecs.get(id);
+  if (!codec) {
+    const name = COMPRESSION_NAMES[id] ?? `#${id}`;
+    throw new BatchError(`batch uses ${name} compression, for which no codec is registered`);
+  }
+  return codec;
+}
+
+// --- records ---------------------------------------------------------------
+
+export interface Record {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer;
+  /** The header count; Fluvio records carry no header content. */
+  headers: number;
+}
+
+export interface RecordInput {
+  key?: Buffer | null;
+  value: Buffer;
+  /** ms after the batch's first timestamp. */
+  timestampDelta?: number;
+}
+
+export interface EncodeBatchOptions {
+  /** Defaults to what the Fluvio producer writes: record count - 1 (the server replaces it). */
+  baseOffset?: number;
+  /** Defaults to now. */
+  firstTimestamp?: number;
+  compression?: number;
+}
+
+/**
+ * Decodes a batch's records (compression none or any registered codec).
+ * Offsets are base_offset + the record's position and timestamps are
+ * first_timestamp + delta, as the Fluvio consumer computes them. Does not
+ * check the CRC (validateBatch does); every length is bounded by the bytes.
+ */
+export interface DecodeRecordsOptions {
+  /** Refuse compressed records that inflate beyond this (default MAX_DECOMPRESSED_BATCH_BYTES). */
+  maxDecompressedBytes?: number;
+}
+
+export function decodeRecords(batch: Buffer, opts: DecodeRecordsOptions = {}): Record[] {
+  const header = parseBatchHeader(batch, 0);
+  if (header.magic !== BATCH_MAGIC) throw new BatchError(`batch magic is ${header.magic}, expected ${BATCH_MAGIC}`);
+  if (header.batchLength > batch.length) {
+    throw new BatchError(`truncated batch: batch_len says ${header.batchLength} bytes, ${batch.length} present`);
+  }
+  const start = recordsStart(header);
+  if (header.batchLength < start) throw new BatchError(`batch of ${header.batchLength} bytes is too short for its schema id`);
+  let section = batch.subarray(start, header.batchLength);
+  if (header.compression !== Compression.None) {
+    const codec = codecFor(header.compression);
+    try {
+      section = codec.decompress(section, opts.maxDecompressedBytes ?? MAX_DECOMPRESSED_BATCH_BYTES);
+    } catch (err) {
+      if (err instanceof BatchError) throw err;
+      throw new BatchError(
+        `cannot decompress ${COMPRESSION_NAMES[header.compression]} records: ${(err as Error).message}`,
+      );
+    }
+  }
+  const r = new Reader(section);
+  try {
+    return readRecords(r, header);
+  } catch (err) {
+    if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
+    throw new BatchError(`malformed records in batch at base offset ${header.baseOffset}: ${err.message}`);
+  }
+}
+
+// The smallest record: length, attributes, timestamp delta, offset delta, key tag, value length, headers.
+const MIN_RECORD_SIZE = 7;
+
+function readRecords(r: Reader, header: BatchHeader): Record[] {
+  const count = r.i32('record count');
+  if (count < 1) return [];
+  if (count * MIN_RECORD_SIZE > r.remaining()) {
+    throw new DecodeError(`record count ${count} cannot fit in ${r.remaining()} byte(s)`);
+  }
+  const records: Record[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = r.varint(`record ${i} length`);
+    if (length < 0) throw new DecodeError(`record ${i} has a negative length ${length}`);
+    const body = r.sub(length, `record ${i}`);
+    body.i8(`record ${i} attributes`);
+    const timestampDelta = body.varint(`record ${i} timestamp_delta`);
+    body.varint(`record ${i} offset_delta`);
+    const key = body.bool(`record ${i} key tag`) ? readData(body, `record ${i} key`) : null;
+    const value = readData(body, `record ${i} value`);
+    const headers = body.varint(`record ${i} headers`);
+    body.expectEnd(`record ${i}`);
+    records.push({
+      offset: header.baseOffset + i,
+      timestamp: header.firstTimestamp <= 0 ? NO_TIMESTAMP : header.firstTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    });
+  }
+  return records;
+}
+
+function readData(r: Reader, field: string): Buffer {
+  const length = r.varint(`${field} length`);
+  if (length < 0) throw new DecodeError(`${field} has a negative length ${length}`);
+  return r.raw(length, field);
+}
+
+/**
+ * Builds a batch byte for byte as the Fluvio producer does: offset deltas
+ * 0, 1, 2…, max_time_stamp = first_timestamp + the last record's delta,
+ * producer id/epoch/sequence -1, headers count 0, keys as an Option tag.
+ */
+export function encodeBatch(records: readonly RecordInput[], opts: EncodeBatchOptions = {}): Buffer {
+  const compression = opts.compression ?? Compression.None;
+  const firstTimestamp = opts.firstTimestamp ?? Date.now();
+  const count = records.length;
+  const baseOffset = opts.baseOffset ?? (count > 0 ? count - 1 : 0);
+  const lastDelta = count > 0 ? (records[count - 1].timestampDelta ?? 0) : 0;
+  const maxTimestamp = count > 0 ? firstTimestamp + lastDelta : 0;
+
+  const section = new Writer(256);
+  section.i32(count);
+  records.forEach((record, index) => encodeRecord(section, record, index));
+  let recordBytes = section.finish();
+  if (compression !== Compression.None) {
+    if (compression > ATTR_COMPRESSION_MASK) throw new RangeError(`compression id ${compression} does not fit the attributes`);
+    recordBytes = codecFor(compression).compress(recordBytes);
+  }
+
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + recordBytes.length);
+  setBaseOffset(batch, baseOffset);
+  batch.writeInt32BE(BATCH_LEN_MIN + recordBytes.length, BatchOffset.batchLength);
+  batch.writeInt32BE(-1, BatchOffset.partitionLeaderEpoch);
+  batch.writeInt8(BATCH_MAGIC, BatchOffset.magic);
+  batch.writeInt16BE(compression & ATTR_COMPRESSION_MASK, BatchOffset.attributes);
+  batch.writeInt32BE(count > 0 ? count - 1 : 0, BatchOffset.lastOffsetDelta);
+  writeI64(batch, firstTimestamp, BatchOffset.firstTimestamp);
+  writeI64(batch, maxTimestamp, BatchOffset.maxTimestamp);
+  writeI64(batch, -1, BatchOffset.producerId);
+  batch.writeInt16BE(-1, BatchOffset.producerEpoch);
+  batch.writeInt32BE(-1, BatchOffset.firstSequence);
+  recordBytes.copy(batch, BATCH_HEADER_SIZE);
+  batch.writeUInt32BE(computeBatchCrc(batch), BatchOffset.crc);
+  return batch;
+}
+
+function encodeRecord(w: Writer, record: RecordInput, index: number): void {
+  const body = new Writer(64);
+  body.i8(0);
+  body.varint(record.timestampDelta ?? 0);
+  body.varint(index);
+  if (record.key === undefined || record.key === null) {
+    body.u8(0);
+  } else {
+    body.u8(1);
+    body.varint(record.key.length);
+    body.raw(record.key);
+  }
+  body.varint(record.value.length);
+  body.raw(record.value);
+  body.varint(0);
+  const bytes = body.finish();
+  w.varint(bytes.length);
+  w.raw(bytes);
+}
+
+function writeI64(buf: Buffer, value: number, offset: number): void {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`i64 value ${value} is not a safe integer`);
+  const high = Math.floor(value / 0x1_0000_0000);
+  buf.writeInt32BE(high, offset);
+  buf.writeUInt32BE(value - high * 0x1_0000_0000, offset + 4);
+}
