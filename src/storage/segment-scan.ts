@@ -4,9 +4,12 @@
  * prefix ends. Used by recovery (with CRC) and index / timestamp rebuilds
  * (headers only).
  */
+import { crc32c } from '@node-rs/crc32';
+
 import {
   BATCH_HEADER_LEN,
   batchCrcMatches,
+  CRC_START,
   headerProblem,
   NO_TIMESTAMP,
   readBatchHeader,
@@ -85,17 +88,18 @@ export async function scanSegment(opts: ScanOptions): Promise<ScanResult> {
       break;
     }
     if (opts.verifyCrc) {
-      let batch: Buffer;
+      let crcOk: boolean;
       if (inBuf(pos, h.totalLen)) {
-        batch = buf.subarray(pos - bufStart, pos - bufStart + h.totalLen);
+        crcOk = batchCrcMatches(buf.subarray(pos - bufStart, pos - bufStart + h.totalLen));
       } else if (h.totalLen > chunkBytes) {
-        batch = await opts.read(pos, h.totalLen);
+        // Large (or corrupt, huge-claiming) batch: CRC it chunk by chunk, never allocating its size.
+        crcOk = (await streamingCrc(opts.read, pos, h.totalLen, chunkBytes)) === h.crc;
       } else {
         buf = await opts.read(pos, Math.min(chunkBytes, remaining));
         bufStart = pos;
-        batch = buf.subarray(0, h.totalLen);
+        crcOk = batchCrcMatches(buf.subarray(0, h.totalLen));
       }
-      if (!batchCrcMatches(batch)) {
+      if (!crcOk) {
         problem = `CRC mismatch in batch at position ${pos} (base_offset ${h.baseOffset})`;
         break;
       }
@@ -110,4 +114,17 @@ export async function scanSegment(opts: ScanOptions): Promise<ScanResult> {
     pos += h.totalLen;
   }
   return { validEnd: pos, nextOffset: expected, batches, maxTimestamp, maxTimestampRel, problem };
+}
+
+/** CRC-32C of bytes [pos + CRC_START, pos + totalLen) read in chunks. */
+async function streamingCrc(read: ReadAt, pos: number, totalLen: number, chunkBytes: number): Promise<number> {
+  let crc = 0;
+  let at = pos + CRC_START;
+  const end = pos + totalLen;
+  while (at < end) {
+    const len = Math.min(chunkBytes, end - at);
+    crc = crc32c(await read(at, len), crc);
+    at += len;
+  }
+  return crc >>> 0;
 }

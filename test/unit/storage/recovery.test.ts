@@ -201,6 +201,31 @@ describe('recovery on open', () => {
     assert.ok(cap.lines.some((l) => String(l.msg).includes('discarding segment index')));
   });
 
+  it('batches larger than the scan chunk are CRC-checked in pieces', async () => {
+    const s = await openStore(dataDir, cfg);
+    const small = makeBatch({ records: 3, fill: 0 });
+    const big1 = makeBatch({ records: 3, payloadBytes: 1_500_000, fill: 1 });
+    const big2 = makeBatch({ records: 3, payloadBytes: 2_500_000, fill: 2 });
+    await s.append([small]);
+    await s.append([big1]);
+    await s.append([big2]);
+    await s.close();
+    store = await reopenExpecting(9, false);
+    assert.deepEqual((await store.read(3, 10)).chunks[0], big1);
+    await store.close();
+    // Each big batch has its own segment (segmentSize 4096). Damage the middle of the last one:
+    // that segment becomes empty, is removed, and big1's segment is active again.
+    const file = await lastLogFile();
+    assert.equal((await fs.stat(file)).size, big2.length);
+    const fh = await fs.open(file, 'r+');
+    await fh.write(Buffer.from([0x55, 0x55]), 0, 2, 2_000_000);
+    await fh.close();
+    store = await reopenExpecting(6, true);
+    await assert.rejects(fs.stat(file), { code: 'ENOENT' });
+    assert.deepEqual((await store.read(3, 10)).chunks[0], big1);
+    assert.deepEqual(await store.append([makeBatch({ records: 3 })]), { baseOffset: 6, lastOffset: 8 });
+  });
+
   it('orphan index files without a log are removed', async () => {
     await writeAndClose(3);
     const orphan = path.join(partitionDir(dataDir), '00000000000000099999.index');
