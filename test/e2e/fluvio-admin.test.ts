@@ -48,9 +48,9 @@ test('listPartitions and listSpu describe this node', async () => {
   const partitions = JSON.parse(await admin.listPartitions()) as { name: string; spec: { leader: number } }[];
   const names = partitions.map((partition) => partition.name).sort();
   assert.ok(names.includes('parts-0') && names.includes('parts-1'), JSON.stringify(names));
-  const spus = JSON.parse(await admin.listSpu()) as { spec: { id: number; publicEndpoint?: { port: number } } }[];
+  const spus = JSON.parse(await admin.listSpu()) as { spec: { spuId: number } }[];
   assert.equal(spus.length, 1);
-  assert.equal(partitions.find((partition) => partition.name === 'parts-0')?.spec.leader, spus[0].spec.id);
+  assert.equal(partitions.find((partition) => partition.name === 'parts-0')?.spec.leader, spus[0].spec.spuId);
   assert.match(JSON.stringify(spus[0]), new RegExp(String(node.spuPort)));
 });
 

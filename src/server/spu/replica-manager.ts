@@ -50,7 +50,7 @@ export class ReplicaManager
     const opened: FilePartitionStore[] = [];
     try {
       for (let partition = 0; partition < topic.partitions; partition++) {
-        const dir = path.join(this.dataDir, 'partitions', partitionKey(topic.name, partition));
+        const dir = path.join(this.dataDir, 'partitions');
         opened.push(await FilePartitionStore.open(dir, topic.name, partition, config, this.log));
       }
     } catch (err) {

@@ -1,0 +1,41 @@
+import os from 'node:os';
+import { startChildNode } from '../test/helpers/child-node.js';
+import { tempDir, removeDir } from '../test/helpers/test-node.js';
+import { benchFluvioClient, type ThroughputResult } from './fluvio-client.js';
+
+/**
+ * `npm run bench`: throughput figures against a node running as its own
+ * process, as users run it. Sizes are chosen to finish in a couple of minutes
+ * on a 2-core machine; set BENCH_SCALE=2 (or more) for longer runs.
+ */
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`;
+}
+
+function table(results: ThroughputResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.records.toLocaleString('en-US')} | ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} | ${r.megabytesPerSecond.toFixed(1)} |`,
+  );
+  return ['| benchmark | records | records/s | MB/s |', '|---|---:|---:|---:|', ...rows].join('\n');
+}
+
+async function main(): Promise<void> {
+  const dataDir = await tempDir('freshet-bench-');
+  const node = await startChildNode(dataDir);
+  const results: ThroughputResult[] = [];
+  try {
+    results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
+    results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
+  } finally {
+    node.process.kill('SIGTERM');
+    await node.exited;
+    await removeDir(dataDir);
+  }
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n`);
+}
+
+await main();

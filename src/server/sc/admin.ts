@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import { Writer } from '../../protocol/codec.js';
+import { ErrorCode, NO_ERROR, type FluvioError } from '../../protocol/error-code.js';
+import { decodeCreateRequest, encodeCreateResponse } from '../../protocol/messages/create.js';
+import { decodeDeleteRequest, encodeDeleteResponse } from '../../protocol/messages/delete.js';
+import { decodeListRequest, encodeListResponse, type ListResponse } from '../../protocol/messages/list.js';
+import { isKnownKind } from '../../protocol/messages/objects/kinds.js';
+import type { Status } from '../../protocol/messages/status.js';
+import type { RequestContext } from '../net/connection.js';
+import type { MetadataView } from './metadata-view.js';
+import { topicFromSpec } from './objects.js';
+import { TOPIC_ERROR, TopicRequestError, type TopicRegistry } from './topic-registry.js';
+
+function status(name: string, error: FluvioError = NO_ERROR, message?: string): Status {
+  return message === undefined ? { name, errorCode: error } : { name, errorCode: error, errorMessage: message };
+}
+
+/** Known refusals become a Status with Fluvio's code; anything else is a server fault, logged. */
+function statusForError(name: string, err: unknown, log: Logger): Status {
+  if (err instanceof TopicRequestError) return status(name, { code: err.code }, err.message);
+  log.error({ err, name }, 'admin request failed');
+  return status(name, { code: ErrorCode.Other, message: (err as Error).message }, (err as Error).message);
+}
+
+function reply(ctx: RequestContext, encode: (writer: Writer) => void): void {
+  const writer = new Writer();
+  encode(writer);
+  ctx.connection.send(ctx.header.correlationId, writer);
+}
+
+export function createHandler(topics: TopicRegistry, log: Logger) {
+  return async (ctx: RequestContext): Promise<void> => {
+    const request = decodeCreateRequest(ctx.body, ctx.header.apiVersion);
+    ctx.body.expectEnd('Create request');
+    let result: Status;
+    if (request.kind !== 'Topic') {
+      const kind = request.kind === 'Unsupported' ? request.label : request.kind;
+      const message = `creating ${kind} objects is not supported by this node`;
+      result = status(request.name, { code: ErrorCode.Other, message }, message);
+    } else {
+      try {
+        let topic;
+        try {
+          topic = topicFromSpec(request.name, request.spec);
+        } catch (err) {
+          throw new TopicRequestError(TOPIC_ERROR.invalidConfiguration, (err as Error).message);
+        }
+        if (request.dryRun) topics.check(topic);
+        else await topics.create(topic);
+        result = status(request.name);
+      } catch (err) {
+        result = statusForError(request.name, err, log);
+      }
+    }
+    reply(ctx, (writer) => encodeCreateResponse(writer, result, ctx.header.apiVersion));
+  };
+}
+
+export function deleteHandler(topics: TopicRegistry, log: Logger) {
+  return async (ctx: RequestContext): Promise<void> => {
+    const request = decodeDeleteRequest(ctx.body, ctx.header.apiVersion);
+    ctx.body.expectEnd('Delete request');
+    const name = typeof request.key === 'string' ? request.key : request.key.type === 'Name' ? request.key.name : String(request.key.id);
+    let result: Status;
+    if (request.kind !== 'Topic') {
+      const message = `deleting ${request.kind} objects is not supported by this node`;
+      result = status(name, { code: ErrorCode.Other, message }, message);
+    } else {
+      try {
+        await topics.delete(name);
+        result = status(name);
+      } catch (err) {
+        result = statusForError(name, err, log);
+      }
+    }
+    reply(ctx, (writer) => encodeDeleteResponse(writer, result, ctx.header.apiVersion));
+  };
+}
+
+export function listHandler(view: MetadataView) {
+  return (ctx: RequestContext): void => {
+    const request = decodeListRequest(ctx.body, ctx.header.apiVersion);
+    ctx.body.expectEnd('List request');
+    let response: ListResponse;
+    if (isKnownKind(request.kind)) {
+      const filters = new Set(request.nameFilters);
+      const items = view.list(request.kind).filter((item) => filters.size === 0 || filters.has(item.name));
+      response = { kind: request.kind, items } as ListResponse;
+    } else {
+      // Kinds this node has no objects of get an empty list (a Vec count of 0).
+      response = { kind: 'Unsupported', label: request.kind, payload: Buffer.alloc(4) };
+    }
+    reply(ctx, (writer) => encodeListResponse(writer, response, ctx.header.apiVersion));
+  };
+}

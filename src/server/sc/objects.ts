@@ -1,0 +1,149 @@
+import net from 'node:net';
+import type { TopicSpec, TopicStatus } from '../../protocol/messages/objects/topic.js';
+import { TopicResolution, topicPartitionCount } from '../../protocol/messages/objects/topic.js';
+import type { PartitionSpec, PartitionStatus } from '../../protocol/messages/objects/partition.js';
+import { PartitionResolution } from '../../protocol/messages/objects/partition.js';
+import type { SpuSpec, SpuStatus } from '../../protocol/messages/objects/spu.js';
+import { SpuStatusResolution, SpuType, Encryption } from '../../protocol/messages/objects/spu.js';
+import { CompressionAlgorithm } from '../../protocol/messages/objects/common.js';
+import type { Metadata } from '../../protocol/messages/objects/metadata.js';
+import type { PartitionStore } from '../../storage/index.js';
+import type { TopicCompression, TopicDefinition } from './topic-registry.js';
+
+/** This node's single SPU, as clients must see it to route produce and fetch. */
+export interface SpuIdentity {
+  id: number;
+  host: string;
+  port: number;
+}
+
+const COMPRESSION_BY_CODE: Record<number, TopicCompression> = {
+  [CompressionAlgorithm.None]: 'none',
+  [CompressionAlgorithm.Gzip]: 'gzip',
+  [CompressionAlgorithm.Snappy]: 'snappy',
+  [CompressionAlgorithm.Lz4]: 'lz4',
+  [CompressionAlgorithm.Any]: 'any',
+  [CompressionAlgorithm.Zstd]: 'zstd',
+};
+
+const CODE_BY_COMPRESSION = Object.fromEntries(
+  Object.entries(COMPRESSION_BY_CODE).map(([code, name]) => [name, Number(code)]),
+) as Record<TopicCompression, number>;
+
+/** A Fluvio TopicSpec as this node stores it; throws on what a single node cannot do. */
+export function topicFromSpec(name: string, spec: TopicSpec, now = new Date()): TopicDefinition {
+  const replicas = spec.replicas;
+  const compression = COMPRESSION_BY_CODE[spec.compressionType];
+  if (compression === undefined) throw new Error(`unknown compression type ${spec.compressionType}`);
+  if (replicas.type === 'Mirror') throw new Error('mirror topics are not supported by this node');
+  const base = {
+    name,
+    compression,
+    createdAt: now.toISOString(),
+    ...(spec.cleanupPolicy ? { retentionSeconds: spec.cleanupPolicy.timeInSeconds } : {}),
+    ...(spec.storage?.segmentSize !== undefined ? { segmentSize: spec.storage.segmentSize } : {}),
+    ...(spec.storage?.maxPartitionSize !== undefined ? { maxPartitionSize: spec.storage.maxPartitionSize } : {}),
+  };
+  if (replicas.type === 'Computed') {
+    return {
+      ...base,
+      partitions: replicas.partitions,
+      replicationFactor: replicas.replicationFactor,
+      ignoreRackAssignment: replicas.ignoreRackAssignment,
+    };
+  }
+  const ids = replicas.maps.map((map) => map.id).sort((a, b) => a - b);
+  if (ids.some((id, index) => id !== index)) throw new Error('partition maps must number partitions 0, 1, 2, ...');
+  const factors = new Set(replicas.maps.map((map) => map.replicas.length));
+  return {
+    ...base,
+    partitions: replicas.maps.length,
+    replicationFactor: factors.size === 1 ? [...factors][0] : Math.max(...factors),
+    ignoreRackAssignment: false,
+    assignedReplicas: replicas.maps.map((map) => ({ id: map.id, replicas: [...map.replicas] })),
+  };
+}
+
+export function topicSpec(topic: TopicDefinition): TopicSpec {
+  return {
+    replicas: topic.assignedReplicas
+      ? { type: 'Assigned', maps: topic.assignedReplicas.map((map) => ({ id: map.id, replicas: [...map.replicas] })) }
+      : {
+          type: 'Computed',
+          partitions: topic.partitions,
+          replicationFactor: topic.replicationFactor,
+          ignoreRackAssignment: topic.ignoreRackAssignment,
+        },
+    ...(topic.retentionSeconds !== undefined ? { cleanupPolicy: { type: 'Segment', timeInSeconds: topic.retentionSeconds } } : {}),
+    ...(topic.segmentSize !== undefined || topic.maxPartitionSize !== undefined
+      ? {
+          storage: {
+            ...(topic.segmentSize !== undefined ? { segmentSize: topic.segmentSize } : {}),
+            ...(topic.maxPartitionSize !== undefined ? { maxPartitionSize: topic.maxPartitionSize } : {}),
+          },
+        }
+      : {}),
+    compressionType: CODE_BY_COMPRESSION[topic.compression],
+    system: false,
+  };
+}
+
+export function topicMetadata(topic: TopicDefinition, spu: SpuIdentity): Metadata<TopicSpec, TopicStatus> {
+  const spec = topicSpec(topic);
+  const replicaMap = new Map<number, number[]>();
+  for (let partition = 0; partition < topicPartitionCount(spec); partition++) replicaMap.set(partition, [spu.id]);
+  return {
+    name: topic.name,
+    spec,
+    status: { resolution: TopicResolution.Provisioned, replicaMap, mirrorMap: new Map(), reason: '' },
+  };
+}
+
+/** Partition metadata with live offsets and size read from the store. */
+export function partitionMetadata(
+  topic: TopicDefinition,
+  partition: number,
+  spu: SpuIdentity,
+  store: PartitionStore | undefined,
+): Metadata<PartitionSpec, PartitionStatus> {
+  const spec = topicSpec(topic);
+  const hw = store?.highWatermark() ?? 0;
+  return {
+    name: `${topic.name}-${partition}`,
+    spec: {
+      leader: spu.id,
+      replicas: [spu.id],
+      ...(spec.cleanupPolicy ? { cleanupPolicy: spec.cleanupPolicy } : {}),
+      ...(spec.storage ? { storage: spec.storage } : {}),
+      compressionType: spec.compressionType,
+      system: false,
+    },
+    status: {
+      resolution: store ? PartitionResolution.Online : PartitionResolution.Offline,
+      leader: { spu: spu.id, hw, leo: hw },
+      lsr: 1,
+      replicas: [],
+      size: store?.sizeBytes() ?? 0,
+      isBeingDeleted: false,
+      baseOffset: store?.logStartOffset() ?? 0,
+    },
+  };
+}
+
+export function spuName(spu: SpuIdentity): string {
+  return `custom-spu-${spu.id}`;
+}
+
+export function spuMetadata(spu: SpuIdentity): Metadata<SpuSpec, SpuStatus> {
+  const address = net.isIP(spu.host) ? { ip: spu.host } : { hostname: spu.host };
+  return {
+    name: spuName(spu),
+    spec: {
+      id: spu.id,
+      spuType: SpuType.Custom,
+      publicEndpoint: { port: spu.port, ingress: [address], encryption: Encryption.PLAINTEXT },
+      privateEndpoint: { port: spu.port, host: spu.host, encryption: Encryption.PLAINTEXT },
+    },
+    status: { resolution: SpuStatusResolution.Online },
+  };
+}

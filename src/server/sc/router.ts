@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import { ScApiKey, SC_API_VERSIONS } from '../../protocol/api-keys.js';
+import { apiVersionsHandler, PLATFORM_VERSION } from '../api-versions.js';
+import type { ServerLimits } from '../limits.js';
+import type { RequestHandler, Router } from '../net/connection.js';
+import type { ReplicaManager } from '../spu/replica-manager.js';
+import { createHandler, deleteHandler, listHandler } from './admin.js';
+import { MetadataView } from './metadata-view.js';
+import { topicMetadata, type SpuIdentity } from './objects.js';
+import type { TopicRegistry } from './topic-registry.js';
+import { WatchService } from './watch-service.js';
+
+export interface ScContext {
+  topics: TopicRegistry;
+  replicas: ReplicaManager;
+  limits: ServerLimits;
+  log: Logger;
+  spu: SpuIdentity;
+}
+
+/** The SC's request routing: metadata and admin. */
+export function scRouter({ topics, replicas, limits, log, spu }: ScContext): Router {
+  const view = new MetadataView(topics, replicas, spu);
+  const watches = new WatchService(view, limits, log);
+  topics.on('change', ({ kind, topic }) => {
+    const change = kind === 'created' ? 'update' : 'delete';
+    watches.publish('Topic', [{ kind: change, content: topicMetadata(topic, spu) }]);
+    watches.publish(
+      'Partition',
+      view.partitionsOf(topic).map((content) => ({ kind: change, content })),
+    );
+  });
+  const handlers = new Map<number, RequestHandler>([
+    [ScApiKey.ApiVersions, apiVersionsHandler(SC_API_VERSIONS, PLATFORM_VERSION)],
+    [ScApiKey.Create, createHandler(topics, log)],
+    [ScApiKey.Delete, deleteHandler(topics, log)],
+    [ScApiKey.List, listHandler(view)],
+    [ScApiKey.Watch, watches.handle],
+  ]);
+  return (apiKey) => handlers.get(apiKey);
+}
