@@ -30,7 +30,9 @@ export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new Error(`data dir ${dataDir} is in use by another freshet node (pid ${owner}); stop it first or pass --data-dir`);
+        throw new Error(`data dir ${dataDir} is in use by another freshet node (pid ${owner}); stop it first or pass --data-dir`, {
+          cause: err,
+        });
       }
       await rm(file, { force: true });
     }

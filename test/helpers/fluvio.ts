@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 
 /** The real @fluvio/client (a native build of Fluvio's Rust client), loaded from CommonJS. */
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const fluvioModule = require('@fluvio/client') as typeof import('@fluvio/client');
 export const Fluvio = fluvioModule.default;
 export const Offset = fluvioModule.Offset;
