@@ -35,6 +35,9 @@ export const DEFAULT_READER_LIMITS: Readonly<ReaderLimits> = Object.freeze({
 
 const TWO_POW_32 = 0x1_0000_0000;
 
+/** Longest string a Fluvio peer decodes correctly (its decoder reads the u16 length as an i16). */
+export const MAX_STRING_BYTES = 0x7fff;
+
 export interface Duration {
   seconds: number;
   nanos: number;
@@ -373,7 +376,9 @@ export class Writer {
 
   string(value: string): this {
     const length = Buffer.byteLength(value, 'utf8');
-    if (length > 0xffff) throw new RangeError(`string of ${length} bytes exceeds the u16 length limit`);
+    // The length is a u16 on the wire, but Fluvio's decoder reads it as an i16
+    // and takes a negative length for an empty string, so 32 KiB is the real limit.
+    if (length > MAX_STRING_BYTES) throw new RangeError(`string of ${length} bytes exceeds the ${MAX_STRING_BYTES}-byte limit`);
     this.ensure(2 + length);
     this.pos = this.scratch.writeUInt16BE(length, this.pos);
     this.pos += this.scratch.write(value, this.pos, length, 'utf8');

@@ -141,7 +141,7 @@ export function parseBatchHeader(buf: Buffer, pos: number): BatchHeader {
     };
   } catch (err) {
     if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
-    throw new BatchError(err.message);
+    throw new BatchError(err.message, { cause: err });
   }
 }
 
@@ -329,6 +329,7 @@ export function decodeRecords(batch: Buffer, opts: DecodeRecordsOptions = {}): R
       if (err instanceof BatchError) throw err;
       throw new BatchError(
         `cannot decompress ${COMPRESSION_NAMES[header.compression]} records: ${(err as Error).message}`,
+        { cause: err },
       );
     }
   }
@@ -337,7 +338,7 @@ export function decodeRecords(batch: Buffer, opts: DecodeRecordsOptions = {}): R
     return readRecords(r, header);
   } catch (err) {
     if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
-    throw new BatchError(`malformed records in batch at base offset ${header.baseOffset}: ${err.message}`);
+    throw new BatchError(`malformed records in batch at base offset ${header.baseOffset}: ${err.message}`, { cause: err });
   }
 }
 

@@ -43,7 +43,8 @@ test('codec: strings are u16-length UTF-8, invalid UTF-8 is refused', () => {
   r.expectEnd('strings');
   assert.throws(() => new Reader(hex('0002 c328')).string('name'), /name at offset 2 is not valid UTF-8/);
   assert.throws(() => new Reader(hex('0005 6162')).string('topic'), /truncated topic: need 5 byte\(s\) at offset 2, only 2 remain/);
-  assert.throws(() => new Writer().string('x'.repeat(0x10000)), RangeError);
+  assert.throws(() => new Writer().string('x'.repeat(0x8000)), RangeError);
+  assert.equal(new Writer().string('x'.repeat(0x7fff)).length, 0x8001);
 });
 
 test('codec: optional and array', () => {
