@@ -491,7 +491,13 @@ export class FilePartitionStore implements PartitionStore {
 
   private async pump(): Promise<void> {
     while (this.queue.length > 0) {
-      await this.exclusive(() => this.processQueue());
+      try {
+        await this.exclusive(() => this.processQueue());
+      } catch (err) {
+        // processQueue settles every outcome itself; reaching here is a bug (a broken invariant).
+        this.fail(err, 'internal error in the append path');
+        this.rejectQueued();
+      }
     }
     // No await between the emptiness check and this: an append queued later starts a new pump.
     this.pumping = false;
@@ -561,7 +567,14 @@ export class FilePartitionStore implements PartitionStore {
       if (this.failure !== undefined) this.rejectQueued();
       return;
     }
-    this.commit(snap, group, results);
+    try {
+      this.commit(snap, group, results);
+    } catch (err) {
+      // A broken invariant while committing: stop taking writes (settling is idempotent).
+      const failure = this.fail(err, 'internal error while committing an append');
+      for (const r of group) r.reject(failure);
+      this.rejectQueued();
+    }
   }
 
   private async writeGroup(group: AppendRequest[]): Promise<AppendResult[]> {

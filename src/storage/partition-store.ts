@@ -40,7 +40,9 @@ export interface PartitionStore {
   /**
    * Assigns offsets (rewriting each batch's base_offset in place) and stores
    * the batches. Resolves once the bytes are written (and fsynced per policy);
-   * concurrent calls are serialized in call order.
+   * concurrent calls are serialized in call order. The store owns the buffers
+   * until the promise settles: do not modify them, and do not pass the same
+   * memory twice (its base_offset would be overwritten).
    */
   append(batches: Buffer[]): Promise<AppendResult>;
   /**
