@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { FlushPolicy } from '../../storage/index.js';
 import { defaultNodeConfig, defaultDataDir, startNode, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../server/node.js';
 
 export function parsePort(value: string): number {
@@ -7,9 +8,30 @@ export function parsePort(value: string): number {
   return port;
 }
 
-async function runClusterStart(options: { dataDir: string; scPort: number; spuPort: number; host: string }): Promise<void> {
+export function parseFlushPolicy(value: string): FlushPolicy {
+  if (value === 'always' || value === 'os') return { kind: value };
+  const interval = /^interval:(\d+)$/.exec(value);
+  if (interval && Number(interval[1]) > 0) return { kind: 'interval', intervalMs: Number(interval[1]) };
+  throw new InvalidArgumentError("expected 'always', 'os' or 'interval:<ms>'");
+}
+
+interface StartOptions {
+  dataDir: string;
+  scPort: number;
+  spuPort: number;
+  host: string;
+  flush: FlushPolicy;
+}
+
+async function runClusterStart(options: StartOptions): Promise<void> {
   const node = await startNode(
-    defaultNodeConfig({ dataDir: options.dataDir, scPort: options.scPort, spuPort: options.spuPort, host: options.host }),
+    defaultNodeConfig({
+      dataDir: options.dataDir,
+      scPort: options.scPort,
+      spuPort: options.spuPort,
+      host: options.host,
+      storage: { flush: options.flush },
+    }),
   );
   process.stderr.write(
     `Freshet is running.\n  SC  (connect here): ${node.endpoint}\n  SPU: ${options.host}:${node.spuPort}\n  data: ${options.dataDir}\nPress Ctrl-C to stop.\n`,
@@ -37,6 +59,14 @@ export function clusterCommand(): Command {
     .option('--sc-port <port>', 'SC port (clients connect here)', parsePort, DEFAULT_SC_PORT)
     .option('--spu-port <port>', 'SPU port (advertised to clients for produce and consume)', parsePort, DEFAULT_SPU_PORT)
     .option('--host <host>', 'address to listen on and to advertise', '127.0.0.1')
+    .addOption(
+      new Option(
+        '--flush <policy>',
+        "when appends reach the disk before they are acknowledged: 'always' (fsync, shared by concurrent appends), 'interval:<ms>', or 'os'",
+      )
+        .argParser(parseFlushPolicy)
+        .default({ kind: 'always' }, 'always'),
+    )
     .addHelpText(
       'after',
       `
