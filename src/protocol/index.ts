@@ -6,4 +6,5 @@ export * from './error-code.js';
 export * from './header.js';
 export * from './api-keys.js';
 export * from './record-batch.js';
+export * from './semver.js';
 export * from './messages/index.js';

@@ -10,9 +10,10 @@
 //   api_keys          Vec<{api_key i16, min_version i16, max_version i16}>
 //   platform_version  String   the client parses it as semver (the SC's must be >= 0.9.0)
 
-import type { Reader, Writer } from '../codec.js';
+import { DecodeError, type Reader, type Writer } from '../codec.js';
 import { decodeErrorCode, encodeErrorCode, type FluvioError } from '../error-code.js';
 import type { ApiVersionKey } from '../api-keys.js';
+import { isSemver } from '../semver.js';
 
 export type { ApiVersionKey } from '../api-keys.js';
 
@@ -45,6 +46,7 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
 }
 
 export function encodeApiVersionsResponse(w: Writer, res: ApiVersionsResponse, _version: number): void {
+  if (!isSemver(res.platformVersion)) throw new RangeError(`platform version ${JSON.stringify(res.platformVersion)} is not semver`);
   encodeErrorCode(w, res.errorCode);
   w.array(res.apiKeys, (key) => {
     w.i16(key.apiKey);
@@ -66,5 +68,6 @@ export function decodeApiVersionsResponse(r: Reader, _version: number): ApiVersi
     6,
   );
   const platformVersion = r.string('platform_version');
+  if (!isSemver(platformVersion)) throw new DecodeError(`platform_version ${JSON.stringify(platformVersion)} is not semver`);
   return { errorCode, apiKeys, platformVersion };
 }

@@ -529,4 +529,8 @@ test('api versions: negotiation as the client does it', () => {
   assert.equal(p.negotiateVersion([{ apiKey: 1, minVersion: 20, maxVersion: 23 }], 1, 0, 10), undefined);
   roundTrip(p.encodeApiVersionsRequest, p.decodeApiVersionsRequest, { clientVersion: '', clientOs: '', clientArch: '' }, 0);
   assert.equal(encode(p.encodeApiVersionsRequest, { clientVersion: 'a', clientOs: 'b', clientArch: 'c' }, 0).length, 0);
+  const response: p.ApiVersionsResponse = { errorCode: p.NO_ERROR, apiKeys: [...p.SC_API_VERSIONS], platformVersion: '0.11.11' };
+  roundTrip(p.encodeApiVersionsResponse, p.decodeApiVersionsResponse, response, 2);
+  assert.throws(() => encode(p.encodeApiVersionsResponse, { ...response, platformVersion: 'v1' }, 2), RangeError);
+  assert.throws(() => decode(p.decodeApiVersionsResponse, hex('0000 00000000 0003 312e30'), 2), /platform_version "1.0" is not semver/);
 });

@@ -22,6 +22,7 @@
 // SmartModuleStatus: a unit struct, zero bytes.
 
 import { compareUtf8, DecodeError, type Reader, type Writer } from '../../codec.js';
+import { isSemver } from '../../semver.js';
 import type { ObjectCodec } from './metadata.js';
 
 /** Below this version the spec used the V1 layout, which Freshet does not speak. */
@@ -67,14 +68,6 @@ export interface SmartModuleSpec {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface SmartModuleStatus {}
-
-// semver.org's reference pattern.
-const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-
-export function isSemver(version: string): boolean {
-  return SEMVER.test(version);
-}
 
 function readSemver(r: Reader, field: string): string {
   const value = r.string(field);
