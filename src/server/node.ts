@@ -9,6 +9,7 @@ import { ReplicaManager } from './spu/replica-manager.js';
 import { TopicRegistry } from './sc/topic-registry.js';
 import { scRouter } from './sc/router.js';
 import { spuRouter } from './spu/router.js';
+import { StreamFetchService } from './spu/stream-fetch.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 
 export interface NodeConfig {
@@ -45,6 +46,14 @@ export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConf
   };
 }
 
+/** Read-only gauges of a running node's sessions (for tests and diagnostics). */
+export interface NodeStats {
+  scConnections: number;
+  spuConnections: number;
+  /** Stream fetch sessions still running. */
+  streamFetches: number;
+}
+
 /** What a running node tells whoever started it. */
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -54,6 +63,7 @@ export interface RunningNode {
   readonly endpoint: string;
   readonly topics: TopicRegistry;
   readonly replicas: ReplicaManager;
+  stats(): NodeStats;
   /** Stops accepting, closes every connection, flushes and closes every partition. */
   stop(): Promise<void>;
 }
@@ -75,7 +85,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await lock.release();
     throw err;
   }
-  const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log }), config.limits, log);
+  const streams = new StreamFetchService(replicas, config.limits, log);
+  const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams }), config.limits, log);
   const spuPort = await spu.listen(config.host, config.spuPort);
   const sc = new TcpListener(
     'sc',
@@ -107,6 +118,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     endpoint: `${config.host}:${scPort}`,
     topics,
     replicas,
+    stats() {
+      return { scConnections: sc.connectionCount, spuConnections: spu.connectionCount, streamFetches: streams.activeStreamCount };
+    },
     stop() {
       stopping ??= (async () => {
         await Promise.all([sc.close(), spu.close()]);

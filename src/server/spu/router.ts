@@ -13,11 +13,12 @@ export interface SpuContext {
   replicas: ReplicaManager;
   limits: ServerLimits;
   log: Logger;
+  /** The stream fetch service to route to; one is made when absent. */
+  streams?: StreamFetchService;
 }
 
 /** The SPU's request routing: partitions' data plane. */
-export function spuRouter({ replicas, limits, log }: SpuContext): Router {
-  const streams = new StreamFetchService(replicas, limits, log);
+export function spuRouter({ replicas, limits, log, streams = new StreamFetchService(replicas, limits, log) }: SpuContext): Router {
   const handlers = new Map<number, RequestHandler>([
     [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
     [SpuApiKey.Produce, produceHandler(replicas, log)],

@@ -216,6 +216,11 @@ export class StreamFetchService {
     });
   };
 
+  /** Stream fetch sessions still running, on all connections (a read-only gauge). */
+  get activeStreamCount(): number {
+    return this.active.size;
+  }
+
   private streamsOf(connection: Connection): ConnectionStreams {
     let streams = this.byConnection.get(connection);
     if (!streams) {
