@@ -136,3 +136,32 @@ test('many consumers read one partition at once', async () => {
     assert.equal(records[499].valueString(), 'v499');
   }
 });
+
+test('stream(offset, callback) delivers every record', async () => {
+  await createTopic('callback');
+  const producer = await fluvio.topicProducer('callback');
+  await producer.sendAll(Array.from({ length: 20 }, (_, i): [string, string] => [`k${i}`, `v${i}`]));
+  await producer.flush();
+  const consumer = await fluvio.partitionConsumer('callback', 0);
+  const values: string[] = [];
+  const done = new Promise<void>((resolve) => {
+    void consumer.stream(beginning(), (record) => {
+      values.push(record.valueString());
+      if (values.length === 20) resolve();
+    });
+  });
+  await done;
+  assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => `v${i}`));
+});
+
+test('consumers on separate connections read one partition at once', async () => {
+  await createTopic('fanout-connections');
+  const producer = await fluvio.topicProducer('fanout-connections');
+  await producer.sendAll(Array.from({ length: 300 }, (_, i): [string, string] => [`k${i}`, `v${i}`]));
+  await producer.flush();
+  const clients = await Promise.all(Array.from({ length: 4 }, () => connectFluvio(node.endpoint)));
+  const results = await Promise.all(
+    clients.map(async (client) => take(await (await client.partitionConsumer('fanout-connections', 0)).createStream(beginning()), 300)),
+  );
+  for (const records of results) assert.equal(records.at(-1)!.valueString(), 'v299');
+});
