@@ -7,6 +7,7 @@ import {
   encodeProduceResponse,
   type PartitionProduceResponse,
 } from '../../protocol/messages/produce.js';
+import { StorageError } from '../../storage/index.js';
 import type { RequestContext } from '../net/connection.js';
 import type { ReplicaManager } from './replica-manager.js';
 
@@ -92,8 +93,9 @@ async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaM
           for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
         }
       } catch (err) {
-        log.error({ err, topic, partition }, 'append failed');
-        for (const entry of group) entry.response.errorCode = failure(ErrorCode.StorageError);
+        const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
+        if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
+        for (const entry of group) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
       }
     }),
   );
