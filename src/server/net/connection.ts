@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { Reader, Writer, DecodeError } from '../../protocol/codec.js';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.js';
@@ -43,6 +44,9 @@ export class Connection {
   ) {
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.frames = new FrameReader(limits.maxFrameBytes);
+    // Every stream and watch of this connection listens for its close; their
+    // number is bounded by the limits, not by the EventTarget default of 10.
+    setMaxListeners(limits.maxStreamsPerConnection + limits.maxWatchesPerConnection + 16, this.closeController.signal);
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('drain', () => this.releaseDrainWaiters());

@@ -5,7 +5,11 @@
  */
 export class FrameTooLargeError extends Error {
   constructor(readonly length: number, readonly limit: number) {
-    super(`frame of ${length} bytes exceeds the limit of ${limit} bytes`);
+    super(
+      length < 0
+        ? `negative frame length ${length}`
+        : `frame of ${length} bytes exceeds the limit of ${limit} bytes`,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ScApiKey, SC_API_VERSIONS } from '../../protocol/api-keys.js';
-import { apiVersionsHandler, PLATFORM_VERSION } from '../api-versions.js';
+import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
 import type { RequestHandler, Router } from '../net/connection.js';
 import type { ReplicaManager } from '../spu/replica-manager.js';
@@ -37,5 +37,5 @@ export function scRouter({ topics, replicas, limits, log, spu }: ScContext): Rou
     [ScApiKey.List, listHandler(view)],
     [ScApiKey.Watch, watches.handle],
   ]);
-  return (apiKey) => handlers.get(apiKey);
+  return versionCheckedRouter(handlers, SC_API_VERSIONS);
 }

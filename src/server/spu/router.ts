@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/api-keys.js';
-import { apiVersionsHandler, PLATFORM_VERSION } from '../api-versions.js';
+import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
 import type { RequestHandler, Router } from '../net/connection.js';
 import { fetchOffsetsHandler } from './fetch-offsets.js';
@@ -26,5 +26,5 @@ export function spuRouter({ replicas, limits, log, streams = new StreamFetchServ
     [SpuApiKey.StreamFetch, streams.streamFetch],
     [SpuApiKey.UpdateOffsets, updateOffsetsHandler(streams)],
   ]);
-  return (apiKey) => handlers.get(apiKey);
+  return versionCheckedRouter(handlers, SPU_API_VERSIONS);
 }
