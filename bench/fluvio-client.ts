@@ -50,3 +50,39 @@ export async function benchFluvioClient(endpoint: string, records: number, recor
     throughput(`@fluvio/client consume ${recordBytes} B`, records, recordBytes, consumeSeconds),
   ];
 }
+
+export interface LatencyResult {
+  name: string;
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * Produce-to-consume latency on a tailing stream: one record at a time, sent
+ * and flushed, timed until the open stream yields it.
+ */
+export async function benchFluvioTailLatency(endpoint: string, samples: number): Promise<LatencyResult> {
+  const fluvio = await connectFluvio(endpoint);
+  const topic = `bench-tail-${Date.now()}`;
+  await (await fluvio.admin()).createTopic(topic);
+  const producer = await fluvio.topicProducer(topic);
+  const consumer = await fluvio.partitionConsumer(topic, 0);
+  const iterator = (await consumer.createStream(new Offset({ index: 0, from: 'end' })))[Symbol.asyncIterator]();
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const start = process.hrtime.bigint();
+    await producer.send('', String(i));
+    await producer.flush();
+    const next = await iterator.next();
+    latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (next.value.valueString() !== String(i)) throw new Error(`expected ${i}, got ${next.value.valueString()}`);
+  }
+  await (await fluvio.admin()).deleteTopic(topic);
+  latencies.sort((a, b) => a - b);
+  return { name: '@fluvio/client produce → tailing consumer', samples, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}

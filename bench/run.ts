@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { startChildNode } from '../test/helpers/child-node.js';
 import { tempDir, removeDir } from '../test/helpers/test-node.js';
-import { benchFluvioClient, type ThroughputResult } from './fluvio-client.js';
+import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -27,15 +27,19 @@ async function main(): Promise<void> {
   const dataDir = await tempDir('freshet-bench-');
   const node = await startChildNode(dataDir);
   const results: ThroughputResult[] = [];
+  const latencies: LatencyResult[] = [];
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
+    latencies.push(await benchFluvioTailLatency(node.endpoint, 200 * scale));
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
     await removeDir(dataDir);
   }
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n`);
+  const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
+  const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n`);
 }
 
 await main();
