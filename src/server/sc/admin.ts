@@ -10,6 +10,7 @@ import type { RequestContext } from '../net/connection.js';
 import type { MetadataView } from './metadata-view.js';
 import { topicFromSpec } from './objects.js';
 import { TOPIC_ERROR, TopicRequestError, type TopicRegistry } from './topic-registry.js';
+import { SMARTMODULE_ERROR, SmartModuleRequestError, type SmartModuleRegistry } from './smartmodule-registry.js';
 
 function status(name: string, error: FluvioError = NO_ERROR, message?: string): Status {
   return message === undefined ? { name, errorCode: error } : { name, errorCode: error, errorMessage: message };
@@ -18,6 +19,15 @@ function status(name: string, error: FluvioError = NO_ERROR, message?: string): 
 /** Known refusals become a Status with Fluvio's code; anything else is a server fault, logged. */
 function statusForError(name: string, err: unknown, log: Logger): Status {
   if (err instanceof TopicRequestError) return status(name, { code: err.code }, err.message);
+  if (err instanceof SmartModuleRequestError) {
+    const error: FluvioError =
+      err.code === SMARTMODULE_ERROR.notFound
+        ? { code: err.code, name }
+        : err.code === SMARTMODULE_ERROR.invalid
+          ? { code: err.code, error: err.message, name }
+          : { code: err.code };
+    return status(name, error, err.message);
+  }
   log.error({ err, name }, 'admin request failed');
   return status(name, { code: ErrorCode.Other, message: (err as Error).message }, (err as Error).message);
 }
@@ -28,12 +38,24 @@ function reply(ctx: RequestContext, encode: (writer: Writer) => void): void {
   ctx.connection.send(ctx.header.correlationId, writer);
 }
 
-export function createHandler(topics: TopicRegistry, log: Logger) {
+export interface AdminObjects {
+  topics: TopicRegistry;
+  smartmodules: SmartModuleRegistry;
+}
+
+export function createHandler({ topics, smartmodules }: AdminObjects, log: Logger) {
   return async (ctx: RequestContext): Promise<void> => {
     const request = decodeCreateRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('Create request');
     let result: Status;
-    if (request.kind !== 'Topic') {
+    if (request.kind === 'SmartModule') {
+      try {
+        await smartmodules.create(request.name, request.spec, request.dryRun);
+        result = status(request.name);
+      } catch (err) {
+        result = statusForError(request.name, err, log);
+      }
+    } else if (request.kind !== 'Topic') {
       const kind = request.kind === 'Unsupported' ? request.label : request.kind;
       const message = `creating ${kind} objects is not supported by this node`;
       result = status(request.name, { code: ErrorCode.Other, message }, message);
@@ -56,18 +78,18 @@ export function createHandler(topics: TopicRegistry, log: Logger) {
   };
 }
 
-export function deleteHandler(topics: TopicRegistry, log: Logger) {
+export function deleteHandler({ topics, smartmodules }: AdminObjects, log: Logger) {
   return async (ctx: RequestContext): Promise<void> => {
     const request = decodeDeleteRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('Delete request');
     const name = typeof request.key === 'string' ? request.key : request.key.type === 'Name' ? request.key.name : String(request.key.id);
     let result: Status;
-    if (request.kind !== 'Topic') {
+    if (request.kind !== 'Topic' && request.kind !== 'SmartModule') {
       const message = `deleting ${request.kind} objects is not supported by this node`;
       result = status(name, { code: ErrorCode.Other, message }, message);
     } else {
       try {
-        await topics.delete(name);
+        await (request.kind === 'Topic' ? topics.delete(name) : smartmodules.delete(name));
         result = status(name);
       } catch (err) {
         result = statusForError(name, err, log);
@@ -78,13 +100,14 @@ export function deleteHandler(topics: TopicRegistry, log: Logger) {
 }
 
 export function listHandler(view: MetadataView) {
-  return (ctx: RequestContext): void => {
+  return async (ctx: RequestContext): Promise<void> => {
     const request = decodeListRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('List request');
     let response: ListResponse;
     if (isKnownKind(request.kind)) {
       const filters = new Set(request.nameFilters);
-      const items = view.list(request.kind).filter((item) => filters.size === 0 || filters.has(item.name));
+      const all = request.kind === 'SmartModule' && !request.summary ? await view.smartModulesWithPayload() : view.list(request.kind);
+      const items = all.filter((item) => filters.size === 0 || filters.has(item.name));
       response = { kind: request.kind, items } as ListResponse;
     } else {
       // Kinds this node has no objects of get an empty list (a Vec count of 0).

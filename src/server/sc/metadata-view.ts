@@ -1,6 +1,7 @@
 import type { KnownKind, ObjectMetadata } from '../../protocol/messages/objects/kinds.js';
 import type { ReplicaManager } from '../spu/replica-manager.js';
-import { partitionMetadata, spuMetadata, topicMetadata, type SpuIdentity } from './objects.js';
+import { partitionMetadata, smartModuleMetadata, spuMetadata, topicMetadata, type SpuIdentity } from './objects.js';
+import type { SmartModuleRegistry } from './smartmodule-registry.js';
 import type { TopicDefinition, TopicRegistry } from './topic-registry.js';
 
 /** The SC's objects as Fluvio clients see them, computed from the node's state. */
@@ -8,6 +9,7 @@ export class MetadataView {
   constructor(
     private readonly topics: TopicRegistry,
     private readonly replicas: ReplicaManager,
+    private readonly smartmodules: SmartModuleRegistry,
     readonly spu: SpuIdentity,
   ) {}
 
@@ -22,8 +24,15 @@ export class MetadataView {
       case 'CustomSpu':
         return [spuMetadata(this.spu)] as ObjectMetadata<KnownKind>[];
       case 'SmartModule':
-        return [];
+        return this.smartmodules.list().map((module) => smartModuleMetadata(module)) as ObjectMetadata<KnownKind>[];
     }
+  }
+
+  /** SmartModules with their module bytes, for a List that asks for more than a summary. */
+  async smartModulesWithPayload(): Promise<ObjectMetadata<'SmartModule'>[]> {
+    return Promise.all(
+      this.smartmodules.list().map(async (module) => smartModuleMetadata(module, await this.smartmodules.payload(module))),
+    );
   }
 
   partitionsOf(topic: TopicDefinition): ObjectMetadata<'Partition'>[] {

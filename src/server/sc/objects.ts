@@ -8,6 +8,8 @@ import { SpuStatusResolution, SpuType, Encryption } from '../../protocol/message
 import { CompressionAlgorithm } from '../../protocol/messages/objects/common.js';
 import type { Metadata } from '../../protocol/messages/objects/metadata.js';
 import type { PartitionStore } from '../../storage/index.js';
+import type { SmartModuleSpec, SmartModuleStatus } from '../../protocol/messages/objects/smartmodule.js';
+import type { StoredSmartModule } from './smartmodule-registry.js';
 import type { TopicCompression, TopicDefinition } from './topic-registry.js';
 
 /** This node's single SPU, as clients must see it to route produce and fetch. */
@@ -146,4 +148,14 @@ export function spuMetadata(spu: SpuIdentity): Metadata<SpuSpec, SpuStatus> {
     },
     status: { resolution: SpuStatusResolution.Online },
   };
+}
+
+/** Without `payload`, the summary form Fluvio's `sm list` asks for: the module's length, not its bytes. */
+export function smartModuleMetadata(module: StoredSmartModule, payload?: Buffer): Metadata<SmartModuleSpec, SmartModuleStatus> {
+  const spec: SmartModuleSpec = {
+    ...(module.meta ? { meta: { package: module.meta.package, params: new Map(Object.entries(module.meta.params)) } } : {}),
+    wasm: { format: module.format, payload: payload ?? Buffer.alloc(0) },
+  };
+  if (!payload) spec.summary = { wasmLength: module.payloadLength };
+  return { name: module.name, spec, status: {} };
 }

@@ -6,12 +6,14 @@ import type { RequestHandler, Router } from '../net/connection.js';
 import type { ReplicaManager } from '../spu/replica-manager.js';
 import { createHandler, deleteHandler, listHandler } from './admin.js';
 import { MetadataView } from './metadata-view.js';
-import { topicMetadata, type SpuIdentity } from './objects.js';
+import { smartModuleMetadata, topicMetadata, type SpuIdentity } from './objects.js';
+import type { SmartModuleRegistry } from './smartmodule-registry.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { WatchService } from './watch-service.js';
 
 export interface ScContext {
   topics: TopicRegistry;
+  smartmodules: SmartModuleRegistry;
   replicas: ReplicaManager;
   limits: ServerLimits;
   log: Logger;
@@ -19,8 +21,8 @@ export interface ScContext {
 }
 
 /** The SC's request routing: metadata and admin. */
-export function scRouter({ topics, replicas, limits, log, spu }: ScContext): Router {
-  const view = new MetadataView(topics, replicas, spu);
+export function scRouter({ topics, smartmodules, replicas, limits, log, spu }: ScContext): Router {
+  const view = new MetadataView(topics, replicas, smartmodules, spu);
   const watches = new WatchService(view, limits, log);
   topics.on('change', ({ kind, topic }) => {
     const change = kind === 'created' ? 'update' : 'delete';
@@ -30,10 +32,13 @@ export function scRouter({ topics, replicas, limits, log, spu }: ScContext): Rou
       view.partitionsOf(topic).map((content) => ({ kind: change, content })),
     );
   });
+  smartmodules.on('change', ({ kind, module }) => {
+    watches.publish('SmartModule', [{ kind: kind === 'created' ? 'update' : 'delete', content: smartModuleMetadata(module) }]);
+  });
   const handlers = new Map<number, RequestHandler>([
     [ScApiKey.ApiVersions, apiVersionsHandler(SC_API_VERSIONS, PLATFORM_VERSION)],
-    [ScApiKey.Create, createHandler(topics, log)],
-    [ScApiKey.Delete, deleteHandler(topics, log)],
+    [ScApiKey.Create, createHandler({ topics, smartmodules }, log)],
+    [ScApiKey.Delete, deleteHandler({ topics, smartmodules }, log)],
     [ScApiKey.List, listHandler(view)],
     [ScApiKey.Watch, watches.handle],
   ]);

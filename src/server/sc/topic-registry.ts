@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
+import { SerialQueue } from './serial-queue.js';
 
 export type TopicCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'any';
 
@@ -91,7 +92,7 @@ function validateDefinition(topic: TopicDefinition): void {
  */
 export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
   private readonly topics = new Map<string, TopicDefinition>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly file: string;
 
   private constructor(
@@ -155,8 +156,6 @@ export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(work);
   }
 }
