@@ -9,6 +9,8 @@ export interface ServerLimits {
   maxConnections: number;
   /** Requests decoded but not yet answered on one connection; reading pauses above it. */
   maxInFlightRequests: number;
+  /** Request bytes decoded but not yet answered on one connection; reading pauses above it. */
+  maxInFlightRequestBytes: number;
   /** Response bytes queued in one socket before streams stop producing frames for it. */
   maxQueuedResponseBytes: number;
   /** Stream fetches open on one connection. */
@@ -25,6 +27,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxFrameBytes: 64 * 1024 * 1024,
   maxConnections: 4096,
   maxInFlightRequests: 256,
+  maxInFlightRequestBytes: 128 * 1024 * 1024,
   maxQueuedResponseBytes: 8 * 1024 * 1024,
   maxStreamsPerConnection: 1024,
   maxWatchesPerConnection: 64,

@@ -52,6 +52,8 @@ export interface NodeStats {
   spuConnections: number;
   /** Stream fetch sessions still running. */
   streamFetches: number;
+  /** Response bytes queued in user space for all sockets (bounded per connection by the limits). */
+  queuedResponseBytes: number;
 }
 
 /** What a running node tells whoever started it. */
@@ -119,7 +121,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     topics,
     replicas,
     stats() {
-      return { scConnections: sc.connectionCount, spuConnections: spu.connectionCount, streamFetches: streams.activeStreamCount };
+      return {
+        scConnections: sc.connectionCount,
+        spuConnections: spu.connectionCount,
+        streamFetches: streams.activeStreamCount,
+        queuedResponseBytes: sc.queuedBytes + spu.queuedBytes,
+      };
     },
     stop() {
       stopping ??= (async () => {

@@ -33,6 +33,7 @@ export class Connection {
   private readonly frames: FrameReader;
   private readonly closeController = new AbortController();
   private inFlight = 0;
+  private inFlightBytes = 0;
   private paused = false;
   private drainWaiters: (() => void)[] = [];
 
@@ -137,7 +138,8 @@ export class Connection {
     const handler = this.router(header.apiKey);
     if (!handler) return this.close(`unsupported api key ${header.apiKey}`);
     this.inFlight++;
-    if (this.inFlight >= this.limits.maxInFlightRequests && !this.paused) {
+    this.inFlightBytes += frame.length;
+    if (!this.paused && (this.inFlight >= this.limits.maxInFlightRequests || this.inFlightBytes >= this.limits.maxInFlightRequestBytes)) {
       this.paused = true;
       this.socket.pause();
     }
@@ -153,7 +155,12 @@ export class Connection {
       })
       .finally(() => {
         this.inFlight--;
-        if (this.paused && this.inFlight < this.limits.maxInFlightRequests / 2) {
+        this.inFlightBytes -= frame.length;
+        if (
+          this.paused &&
+          this.inFlight < this.limits.maxInFlightRequests / 2 &&
+          this.inFlightBytes < this.limits.maxInFlightRequestBytes / 2
+        ) {
           this.paused = false;
           this.socket.resume();
         }

@@ -48,6 +48,13 @@ export class TcpListener {
     return this.connections.size;
   }
 
+  /** Response bytes queued in all of this listener's sockets, not yet taken by the kernel. */
+  get queuedBytes(): number {
+    let total = 0;
+    for (const connection of this.connections) total += connection.queuedBytes;
+    return total;
+  }
+
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
