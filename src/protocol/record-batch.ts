@@ -313,6 +313,25 @@ export interface DecodeRecordsOptions {
 }
 
 export function decodeRecords(batch: Buffer, opts: DecodeRecordsOptions = {}): Record[] {
+  const { header, section } = batchRecordsSection(batch, opts);
+  const r = new Reader(section);
+  try {
+    return readRecords(r, header);
+  } catch (err) {
+    if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
+    throw new BatchError(`malformed records in batch at base offset ${header.baseOffset}: ${err.message}`, { cause: err });
+  }
+}
+
+/**
+ * A batch's header and its records section (i32 count + records),
+ * decompressed when the batch is compressed (a subarray otherwise): what a
+ * SmartModule gets as its raw records.
+ */
+export function batchRecordsSection(
+  batch: Buffer,
+  opts: DecodeRecordsOptions = {},
+): { header: BatchHeader; section: Buffer } {
   const header = parseBatchHeader(batch, 0);
   if (header.magic !== BATCH_MAGIC) throw new BatchError(`batch magic is ${header.magic}, expected ${BATCH_MAGIC}`);
   if (header.batchLength > batch.length) {
@@ -333,13 +352,7 @@ export function decodeRecords(batch: Buffer, opts: DecodeRecordsOptions = {}): R
       );
     }
   }
-  const r = new Reader(section);
-  try {
-    return readRecords(r, header);
-  } catch (err) {
-    if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
-    throw new BatchError(`malformed records in batch at base offset ${header.baseOffset}: ${err.message}`, { cause: err });
-  }
+  return { header, section };
 }
 
 // The smallest record: length, attributes, timestamp delta, offset delta, key tag, value length, headers.
