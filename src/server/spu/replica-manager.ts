@@ -30,7 +30,7 @@ export class ReplicaManager
   private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
 
   constructor(
-    private readonly dataDir: string,
+    readonly dataDir: string,
     private readonly storageDefaults: Partial<StorageConfig>,
     private readonly log: Logger,
   ) {

@@ -3,6 +3,7 @@ import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/api-keys.js';
 import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
 import type { RequestHandler, Router } from '../net/connection.js';
+import { consumerOffsetHandlers } from './consumer-offsets.js';
 import { fetchOffsetsHandler } from './fetch-offsets.js';
 import { produceHandler } from './produce.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -19,12 +20,16 @@ export interface SpuContext {
 
 /** The SPU's request routing: partitions' data plane. */
 export function spuRouter({ replicas, limits, log, streams = new StreamFetchService(replicas, limits, log) }: SpuContext): Router {
+  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log);
   const handlers = new Map<number, RequestHandler>([
     [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
     [SpuApiKey.Produce, produceHandler(replicas, log)],
     [SpuApiKey.FetchOffsets, fetchOffsetsHandler(replicas)],
     [SpuApiKey.StreamFetch, streams.streamFetch],
     [SpuApiKey.UpdateOffsets, updateOffsetsHandler(streams)],
+    [SpuApiKey.UpdateConsumerOffset, consumerOffsets.update],
+    [SpuApiKey.DeleteConsumerOffset, consumerOffsets.delete],
+    [SpuApiKey.FetchConsumerOffsets, consumerOffsets.fetch],
   ]);
   return versionCheckedRouter(handlers, SPU_API_VERSIONS);
 }

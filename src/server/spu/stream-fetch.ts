@@ -52,6 +52,11 @@ class StreamSession {
     return this.request.partition;
   }
 
+  /** The named consumer of StreamFetch v23, whose offsets UpdateConsumerOffset stores. */
+  get consumerId(): string | undefined {
+    return this.request.consumerId;
+  }
+
   acknowledge(offset: number): void {
     this.acked = Math.max(this.acked, offset);
     while (this.unackedEnds.length > 0 && this.unackedEnds[0] <= this.acked) this.unackedEnds.shift();
@@ -228,6 +233,14 @@ export class StreamFetchService {
       this.byConnection.set(connection, streams);
     }
     return streams;
+  }
+
+  /** What a running stream of this connection reads (for UpdateConsumerOffset), if it has that session. */
+  session(connection: Connection, sessionId: number): { topic: string; partition: number; consumerId?: string } | undefined {
+    const session = this.byConnection.get(connection)?.sessions.get(sessionId);
+    if (!session) return undefined;
+    const { topic, partition, consumerId } = session;
+    return consumerId === undefined ? { topic, partition } : { topic, partition, consumerId };
   }
 
   /** The ack for a stream this connection does not have is answered with an error, not a disconnect. */
