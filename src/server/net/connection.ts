@@ -24,8 +24,12 @@ let nextConnectionId = 1;
 
 /**
  * One client socket: frames in, requests dispatched concurrently, responses
- * written with the request's correlation id. Reading pauses while too many
- * requests are in flight, so a flooding client cannot grow our memory.
+ * written with the request's correlation id. Reading is held back while too
+ * many requests are in flight, and while the peer leaves more than
+ * maxQueuedResponseBytes of responses untaken, so a client that floods
+ * requests, or never reads its responses, cannot grow our memory: frames
+ * already received wait (in order) and the socket is paused, which in turn
+ * stalls the peer through TCP flow control.
  */
 export class Connection {
   readonly id = nextConnectionId++;
@@ -34,7 +38,16 @@ export class Connection {
   private readonly closeController = new AbortController();
   private inFlight = 0;
   private inFlightBytes = 0;
+  /** Reading is held back: too many requests (or request bytes) are unanswered. */
+  private heldForRequests = false;
+  /** Reading is held back: the peer is not taking its responses. */
+  private heldForOutput = false;
   private paused = false;
+  /** Set by close(): nothing more is dispatched or served, even before the socket reports its close. */
+  private closing = false;
+  /** Complete frames received while reading was held back, dispatched in order once it resumes. */
+  private backlog: Buffer[] = [];
+  private backlogHead = 0;
   private drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -50,9 +63,17 @@ export class Connection {
     setMaxListeners(limits.maxStreamsPerConnection + limits.maxWatchesPerConnection + 16, this.closeController.signal);
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => this.onData(data));
-    socket.on('drain', () => this.releaseDrainWaiters());
+    socket.on('drain', () => {
+      this.releaseDrainWaiters();
+      if (this.heldForOutput) {
+        this.heldForOutput = false;
+        this.pump();
+      }
+    });
     socket.on('error', (err) => this.log.debug({ err, peer: this.peer }, 'socket error'));
     socket.on('close', () => {
+      this.closing = true;
+      this.backlog = [];
       this.closeController.abort();
       this.releaseDrainWaiters();
     });
@@ -93,6 +114,11 @@ export class Connection {
     this.socket.write(head);
     for (const chunk of chunks) this.socket.write(chunk);
     this.socket.uncork();
+    // writableNeedDrain: a 'drain' event is coming to lift the hold.
+    if (!this.heldForOutput && this.socket.writableLength > this.limits.maxQueuedResponseBytes && this.socket.writableNeedDrain) {
+      this.heldForOutput = true;
+      this.updateReading();
+    }
   }
 
   /** Resolves once queued output is below the limit (or the connection closed). */
@@ -103,7 +129,9 @@ export class Connection {
   }
 
   close(reason: string): void {
-    if (this.isClosed) return;
+    if (this.closing || this.isClosed) return;
+    this.closing = true;
+    this.backlog = [];
     this.log.info({ peer: this.peer, reason }, 'closing connection');
     this.socket.destroy();
   }
@@ -123,11 +151,36 @@ export class Connection {
       throw err;
     }
     if (frames.length > 0) this.firstFrameSeen();
-    for (const frame of frames) this.dispatch(frame);
+    for (const frame of frames) this.backlog.push(frame);
+    this.pump();
+  }
+
+  /** Dispatches received frames until a hold applies, then pauses or resumes the socket to match. */
+  private pump(): void {
+    while (this.backlogHead < this.backlog.length && !this.closing && !this.heldForRequests && !this.heldForOutput) {
+      this.dispatch(this.backlog[this.backlogHead++]);
+    }
+    if (this.backlogHead >= this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.closing) return;
+    const hold = this.heldForRequests || this.heldForOutput || this.backlogHead < this.backlog.length;
+    if (hold && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!hold && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   private dispatch(frame: Buffer): void {
-    if (this.isClosed) return;
+    if (this.closing) return;
     let header: RequestHeader;
     const body = new Reader(frame);
     try {
@@ -139,12 +192,12 @@ export class Connection {
     if (!handler) return this.close(`unsupported api key ${header.apiKey}`);
     this.inFlight++;
     this.inFlightBytes += frame.length;
-    if (!this.paused && (this.inFlight >= this.limits.maxInFlightRequests || this.inFlightBytes >= this.limits.maxInFlightRequestBytes)) {
-      this.paused = true;
-      this.socket.pause();
+    if (this.inFlight >= this.limits.maxInFlightRequests || this.inFlightBytes >= this.limits.maxInFlightRequestBytes) {
+      this.heldForRequests = true;
     }
     Promise.resolve()
-      .then(() => handler({ header, body, connection: this }))
+      // A request that arrived behind one that closed the connection is not served.
+      .then(() => (this.closing ? undefined : handler({ header, body, connection: this })))
       .catch((err: unknown) => {
         if (err instanceof DecodeError || err instanceof ProtocolViolation) {
           this.close(`malformed request (api key ${header.apiKey} v${header.apiVersion}): ${(err as Error).message}`);
@@ -157,12 +210,12 @@ export class Connection {
         this.inFlight--;
         this.inFlightBytes -= frame.length;
         if (
-          this.paused &&
+          this.heldForRequests &&
           this.inFlight < this.limits.maxInFlightRequests / 2 &&
           this.inFlightBytes < this.limits.maxInFlightRequestBytes / 2
         ) {
-          this.paused = false;
-          this.socket.resume();
+          this.heldForRequests = false;
+          this.pump();
         }
       });
   }
