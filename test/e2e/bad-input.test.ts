@@ -150,6 +150,24 @@ test('a valid header with a truncated body closes the connection', async () => {
   await assertHealthy();
 });
 
+test('requests behind a malformed header or an unknown api key, in the same packet, are not served', async () => {
+  const hwBefore = node.replicas.get('health', 0)!.highWatermark();
+  const produceFrame = (correlationId: number) =>
+    requestFrame(p.SpuApiKey.Produce, PRODUCE_VERSION, correlationId, (w) =>
+      encodeProduceBody(w, 'health', [{ partition: 0, records: batchOf(['behind a bad frame']) }]),
+    );
+  await expectClosedAfter(
+    node.spuPort,
+    Buffer.concat([frameOf(Buffer.from([0, 0, 0])), produceFrame(2), produceFrame(3)]),
+    /malformed request header/,
+  );
+  await expectClosedAfter(node.spuPort, Buffer.concat([requestFrame(4242, 0, 1), produceFrame(2)]), /unsupported api key 4242/);
+  assert.equal(node.replicas.get('health', 0)!.highWatermark(), hwBefore, 'nothing after the bad frame was stored');
+  // (A body that fails to decode is found by its handler, concurrently with the requests behind
+  // it; those may still be served, as if they had been sent just before the connection dropped.)
+  await assertHealthy();
+});
+
 test('a negative length prefix closes the connection', async () => {
   for (const length of [-1, -4, -0x80000000]) {
     const prefix = Buffer.alloc(4);

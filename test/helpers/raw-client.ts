@@ -100,13 +100,21 @@ export class RawClient {
 
   /** Sends one request and resolves with its (single) response. */
   request(apiKey: number, apiVersion: number, encodeBody: (w: p.Writer) => void, timeoutMs = 10_000): Promise<ResponseFrame> {
-    const correlationId = this.allocateCorrelationId();
-    const frame = requestFrame(apiKey, apiVersion, correlationId, encodeBody);
+    return this.requestRaw(requestFrame(apiKey, apiVersion, this.allocateCorrelationId(), encodeBody), timeoutMs);
+  }
+
+  /**
+   * Sends a request frame built by the caller (its correlation id, at byte 8,
+   * is used to match the response). The buffer must stay unchanged until the
+   * response arrives.
+   */
+  requestRaw(frame: Buffer, timeoutMs = 10_000): Promise<ResponseFrame> {
+    const correlationId = frame.readInt32BE(8);
     return new Promise<ResponseFrame>((resolve, reject) => {
       if (this.isClosedFlag) return reject(new Error('connection already closed'));
       const timer = setTimeout(() => {
         this.waiters.delete(correlationId);
-        reject(new Error(`no response to api key ${apiKey} (correlation id ${correlationId}) within ${timeoutMs} ms`));
+        reject(new Error(`no response to correlation id ${correlationId} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiters.set(correlationId, {
         resolve: (response) => {
