@@ -344,12 +344,22 @@ export class Producer {
         group.bytes += batch.bytes + BATCH_HEADER_SIZE;
       }
       this.ready = rest;
-      await Promise.all([...groups.values()].map((group) => this.deliver(group.address, group.batches)));
+      await Promise.all(
+        [...groups.values()].map((group) =>
+          this.deliver(group.address, group.batches).catch((err: unknown) => {
+            // Never leave a record unsettled, whatever went wrong.
+            const error = new DeliveryError(`producer for topic "${this.topic}" failed: ${(err as Error).message}`, err);
+            for (const batch of group.batches) if (batch.records.length > 0) this.settle(batch, { error });
+          }),
+        ),
+      );
     }
   }
 
   private settle(batch: Batch, outcome: { baseOffset: number } | { error: Error }): void {
-    batch.records.forEach((record, index) => {
+    const records = batch.records;
+    batch.records = [];
+    records.forEach((record, index) => {
       this.release(record.size);
       if ('error' in outcome) record.reject(outcome.error);
       else record.resolve({ topic: this.topic, partition: batch.partition, offset: outcome.baseOffset + index });
