@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { TcpListener } from './net/tcp-listener.js';
 import { ReplicaManager } from './spu/replica-manager.js';
 import { TopicRegistry } from './sc/topic-registry.js';
+import { SmartModuleRegistry } from './sc/smartmodule-registry.js';
 import { scRouter } from './sc/router.js';
 import { spuRouter } from './spu/router.js';
 import { StreamFetchService } from './spu/stream-fetch.js';
@@ -64,6 +65,7 @@ export interface RunningNode {
   /** `host:port` of the SC, what clients connect to. */
   readonly endpoint: string;
   readonly topics: TopicRegistry;
+  readonly smartmodules: SmartModuleRegistry;
   readonly replicas: ReplicaManager;
   stats(): NodeStats;
   /** Stops accepting, closes every connection, flushes and closes every partition. */
@@ -80,8 +82,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const lock: DataDirLock = await acquireDataDirLock(config.dataDir);
   const replicas = new ReplicaManager(config.dataDir, config.storage, log);
   let topics: TopicRegistry;
+  let smartmodules: SmartModuleRegistry;
   try {
     topics = await TopicRegistry.open(config.dataDir, replicas);
+    smartmodules = await SmartModuleRegistry.open(config.dataDir);
   } catch (err) {
     await replicas.closeAll();
     await lock.release();
@@ -94,6 +98,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     'sc',
     scRouter({
       topics,
+      smartmodules,
       replicas,
       limits: config.limits,
       log,
@@ -119,6 +124,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     spuPort,
     endpoint: `${config.host}:${scPort}`,
     topics,
+    smartmodules,
     replicas,
     stats() {
       return {
