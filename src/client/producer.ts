@@ -63,7 +63,7 @@ export interface ProducerOptions {
   maxBufferedBytes?: number;
   /** Batch compression. Default 'none'. */
   compression?: CompressionName;
-  /** How long a record may take to be acknowledged, retries included (ms). Default 30 000. */
+  /** How long a record may take to be acknowledged, retries included (ms). Default 30 000; 0 sends once, never retrying (at-most-once). */
   deliveryTimeoutMs?: number;
   /** First retry delay after a transport failure (ms), doubling up to maxRetryBackoffMs. Default 50. */
   retryBackoffMs?: number;
