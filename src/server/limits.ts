@@ -11,7 +11,7 @@ export interface ServerLimits {
   maxInFlightRequests: number;
   /** Request bytes decoded but not yet answered on one connection; reading pauses above it. */
   maxInFlightRequestBytes: number;
-  /** Response bytes queued in one socket before streams stop producing frames for it. */
+  /** Response bytes queued in one socket before streams stop producing frames for it and the connection stops reading requests (until the peer takes them). */
   maxQueuedResponseBytes: number;
   /** Stream fetches open on one connection. */
   maxStreamsPerConnection: number;
