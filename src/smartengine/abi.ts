@@ -118,15 +118,19 @@ export interface TransformRuntimeError {
 }
 
 export interface TransformOutput {
-  successes: SmartRecord[];
+  /** The successes, decoded on first access (views of the output bytes). */
+  readonly successes: SmartRecord[];
+  /** Number of successes. */
+  readonly count: number;
   /**
-   * The successes exactly as the module encoded them (i32 count + records),
+   * The successes exactly as the module encoded them (i32 count + records)
    * when that encoding is canonical, i.e. identical to what encoding
-   * `successes` again would give; lets a chain hand them to the next module
-   * without re-encoding.
+   * `successes` again would give (always the case for the SDKs' encoders);
+   * else null. Lets a chain hand them to the next module, and the SPU to a
+   * batch, without decoding and re-encoding.
    */
-  successesBytes: Buffer | null;
-  error: TransformRuntimeError | null;
+  readonly successesBytes: Buffer | null;
+  readonly error: TransformRuntimeError | null;
 }
 
 export interface AggregateOutput extends TransformOutput {
@@ -324,20 +328,37 @@ function encodeString(s: string): Buffer {
 /** SmartModuleOutput. */
 export function decodeTransformOutput(buf: Buffer): TransformOutput {
   const c = new Cursor(buf, 0, buf.length);
-  const { records, canonical } = c.records();
-  const end = c.pos;
+  const scan = c.scanRecords();
   const error = c.bool('error tag') ? c.runtimeError() : null;
-  return { successes: records, successesBytes: canonical ? buf.subarray(0, end) : null, error };
+  return transformOutput(buf, scan, error);
 }
 
 /** SmartModuleAggregateOutput; the accumulator is present from version 16. */
 export function decodeAggregateOutput(buf: Buffer, version: number): AggregateOutput {
   const c = new Cursor(buf, 0, buf.length);
-  const { records, canonical } = c.records();
-  const end = c.pos;
+  const scan = c.scanRecords();
   const error = c.bool('error tag') ? c.runtimeError() : null;
   const accumulator = version >= SMARTMODULE_AGGREGATE_ACC_MIN_VERSION ? c.vecU8('accumulator') : Buffer.alloc(0);
-  return { successes: records, successesBytes: canonical ? buf.subarray(0, end) : null, error, accumulator };
+  return Object.assign(transformOutput(buf, scan, error), { accumulator });
+}
+
+interface RecordsScan {
+  count: number;
+  end: number;
+  canonical: boolean;
+}
+
+function transformOutput(buf: Buffer, scan: RecordsScan, error: TransformRuntimeError | null): TransformOutput {
+  let records: SmartRecord[] | null = null;
+  return {
+    get successes(): SmartRecord[] {
+      records ??= new Cursor(buf, 0, scan.end).records().records;
+      return records;
+    },
+    count: scan.count,
+    successesBytes: scan.canonical ? buf.subarray(0, scan.end) : null,
+    error,
+  };
 }
 
 /** SmartModuleInitOutput: its hint. */
@@ -463,6 +484,51 @@ class Cursor {
     const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
     return out;
+  }
+
+  /**
+   * Walks a `Vec<Record>` as records() decodes it, checking every length,
+   * without allocating anything; tells whether its encoding is canonical.
+   */
+  scanRecords(): RecordsScan {
+    const count = this.i32('record count');
+    if (count < 1) return { count: 0, end: this.pos, canonical: count === 0 };
+    if (count > (this.end - this.pos) / 7) {
+      throw new AbiDecodeError(`record count ${count} cannot fit in ${this.end - this.pos} byte(s)`);
+    }
+    let canonical = true;
+    for (let i = 0; i < count; i++) {
+      const start = this.pos;
+      const len = this.varint('record length');
+      const lenBytes = this.pos - start;
+      if (this.end - this.pos < len) throw new AbiDecodeError(`not enough bytes for record ${i}`);
+      const bodyStart = this.pos;
+      this.need(1, 'record attributes');
+      this.pos++;
+      let size = 1;
+      size += varintSize(this.varint('record timestamp_delta'));
+      size += varintSize(this.varint('record offset_delta'));
+      if (this.bool('record key tag')) {
+        const kl = this.varint('record key length');
+        if (kl < 0) throw new AbiDecodeError(`record ${i} key has a negative length ${kl}`);
+        this.need(kl, 'record key');
+        this.pos += kl;
+        size += 1 + varintSize(kl) + kl;
+      } else {
+        size += 1;
+      }
+      const vl = this.varint('record value length');
+      if (vl < 0) throw new AbiDecodeError(`record ${i} value has a negative length ${vl}`);
+      this.need(vl, 'record value');
+      this.pos += vl;
+      size += varintSize(vl) + vl;
+      size += varintSize(this.varint('record headers'));
+      if (canonical) {
+        const body = this.pos - bodyStart;
+        canonical = body === len && body === size && lenBytes === varintSize(len);
+      }
+    }
+    return { count, end: this.pos, canonical };
   }
 
   records(): { records: SmartRecord[]; canonical: boolean } {

@@ -18,6 +18,7 @@ import { decodeRecords, encodeRecords, type Lookback, type SmartRecord } from '.
 import { ErrorCode } from '../protocol/error-code.js';
 import { runtimeChainError, SmartModuleError, type ChainError } from './errors.js';
 import type { RecordsInput, SmartModuleInstance } from './instance.js';
+import type { TransformOutput } from './abi.js';
 
 export interface ProcessOptions {
   /** Base offset of the batch the records come from. */
@@ -27,13 +28,19 @@ export interface ProcessOptions {
 }
 
 export interface ChainOutput {
-  /** Output records; offset and timestamp deltas are relative to the input's base offset and timestamp. */
-  records: SmartRecord[];
+  /**
+   * Output records; offset and timestamp deltas are relative to the input's
+   * base offset and timestamp. Decoded on first access: a caller that only
+   * needs `recordsBytes` and `count` never pays for it.
+   */
+  readonly records: SmartRecord[];
+  /** Number of output records. */
+  readonly count: number;
   /**
    * The same records encoded as `Vec<Record>` (i32 count + records) when
    * already at hand (the last module's own bytes, when canonical); else null.
    */
-  recordsBytes: Buffer | null;
+  readonly recordsBytes: Buffer | null;
   baseOffset: number;
   baseTimestamp: number;
   /** Set when a module failed; `records` then holds the partial output Fluvio returns. */
@@ -142,14 +149,15 @@ export class SmartChain {
     const baseOffset = opts.baseOffset;
     const baseTimestamp = opts.baseTimestamp ?? 0;
     if (this.closed || this.broken !== null) {
-      return { records: [], recordsBytes: null, baseOffset, baseTimestamp, error: this.unusableError(baseOffset) };
+      return { records: [], count: 0, recordsBytes: null, baseOffset, baseTimestamp, error: this.unusableError(baseOffset) };
     }
     if (this.instances.length === 0) {
       if (records instanceof Uint8Array) {
         const buf = Buffer.isBuffer(records) ? records : Buffer.from(records.buffer, records.byteOffset, records.length);
-        return { records: decodeRecords(buf), recordsBytes: buf, baseOffset, baseTimestamp };
+        const decoded = decodeRecords(buf);
+        return { records: decoded, count: decoded.length, recordsBytes: buf, baseOffset, baseTimestamp };
       }
-      return { records: [...records], recordsBytes: null, baseOffset, baseTimestamp };
+      return { records: [...records], count: records.length, recordsBytes: null, baseOffset, baseTimestamp };
     }
     let input: RecordsInput = records;
     const last = this.instances.length - 1;
@@ -162,21 +170,13 @@ export class SmartChain {
         if (!(err instanceof SmartModuleError)) throw err;
         const error = err.toChainError();
         if (inst.failure !== null) this.broken = error;
-        return { records: [], recordsBytes: null, baseOffset, baseTimestamp, error };
+        return { records: [], count: 0, recordsBytes: null, baseOffset, baseTimestamp, error };
       }
       if (output.error !== null) {
         // Partial output of THIS module, as Fluvio returns it (also for the last module).
-        return {
-          records: output.successes,
-          recordsBytes: output.successesBytes,
-          baseOffset,
-          baseTimestamp,
-          error: runtimeChainError(inst.name, i, output.error),
-        };
+        return chainOutput(output, baseOffset, baseTimestamp, runtimeChainError(inst.name, i, output.error));
       }
-      if (i === last) {
-        return { records: output.successes, recordsBytes: output.successesBytes, baseOffset, baseTimestamp };
-      }
+      if (i === last) return chainOutput(output, baseOffset, baseTimestamp);
       input = output.successesBytes ?? encodeRecords(output.successes);
     }
     throw new Error('unreachable');
@@ -214,4 +214,18 @@ export class SmartChain {
     const message = `SmartModule chain unusable after an earlier failure: ${broken.message}`;
     return { ...broken, offset, kind: 'closed', message, fluvioError: broken.fluvioError };
   }
+}
+
+function chainOutput(output: TransformOutput, baseOffset: number, baseTimestamp: number, error?: ChainError): ChainOutput {
+  const out: ChainOutput = {
+    get records(): SmartRecord[] {
+      return output.successes;
+    },
+    count: output.count,
+    recordsBytes: output.successesBytes,
+    baseOffset,
+    baseTimestamp,
+  };
+  if (error !== undefined) out.error = error;
+  return out;
 }

@@ -51,10 +51,12 @@ export interface ChainModuleConfig {
 export interface SmartEngineLimits {
   /**
    * Fuel per invocation (one call of init, look_back or the transform,
-   * including its alloc). One unit per function call and per loop
-   * iteration, one per 64 bytes of memory.copy/fill. Measured on this
-   * machine: 100–300 million units per second, so the default (2^32) stops a
-   * runaway call after ~15–40 s of CPU, far above any real batch.
+   * including its alloc): one unit per function call and per loop
+   * iteration, one per 64 bytes of memory.copy/fill/init. Measured
+   * (bench/smartengine.ts, 2-core EPYC): 0.4–1 billion units per second, so
+   * the default of 10^9 stops a runaway call after 1–2.5 s of CPU, while a
+   * real module needs ~600 units per record (a 64 MiB batch of 100-byte JSON
+   * records: ~0.4 × 10^9).
    */
   fuel: number;
   /** Linear memory of one instance, bytes (Fluvio's store_max_memory, default 1,000,000,000). */
@@ -63,7 +65,7 @@ export interface SmartEngineLimits {
   maxTotalMemoryBytes: number;
 }
 
-export const DEFAULT_FUEL = 2 ** 32;
+export const DEFAULT_FUEL = 1_000_000_000;
 export const DEFAULT_MAX_MEMORY_BYTES = 1_000_000_000;
 
 export function defaultLimits(): SmartEngineLimits {

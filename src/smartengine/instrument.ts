@@ -11,21 +11,28 @@
 //             behaviour (the grow traps with StoreMemoryExceeded), so a module
 //             can never allocate past the limit, not even inside one call.
 //
-// Why this and not a worker thread per instance (the other way to stop a
-// runaway loop, with Worker.terminate()): Node's WebAssembly has no fuel and
-// no interruption, and a synchronous wasm call cannot be stopped from the
-// same thread. A worker costs a message round trip per batch plus a copy of
-// the batch in and the output out (measured ~50–90 µs on this 2-core
-// machine for a 20 KB batch, against ~10–30 µs for the whole call in
-// process; see bench/smartengine.ts), ~20 ms and several MB per worker to
-// start, and terminating a worker destroys every instance in it, so per-stream
-// state (aggregate accumulators, statics set by init and look_back) is lost
-// unless each stream has its own worker. Metering keeps every instance on
-// the calling thread, stops exactly the offending call, is deterministic
-// (the same module and input use the same fuel, like wasmtime's), and costs
-// a few instructions per loop iteration: measured 0–15 % on the real Fluvio
-// modules (bench/smartengine.ts), less than the worker round trip for any
-// batch below several hundred KB.
+// Why this and not a worker thread (the other way to stop a runaway call,
+// with Worker.terminate()): Node's WebAssembly has no fuel and no
+// interruption, and a synchronous wasm call cannot be stopped from its own
+// thread. Measured with bench/smartengine.ts on this 2-core machine, five
+// real Fluvio modules, 1.5–20 KB batches:
+//
+//   - metering adds 7–40 % to the wasm call itself (20–50 µs on a 300 µs
+//     call over 200 records; the fuel check is 10 instructions per function
+//     entry and loop iteration);
+//   - a worker round trip adds 100–200 µs per batch (post the batch, post the
+//     output back), which is as much or more for batches of this size, and
+//     on top of that: one worker (~10 MB, ~30 ms to start) per isolation
+//     domain, because terminating a worker destroys every instance in it and
+//     with them per-stream state (aggregate accumulators, statics set by init
+//     and look_back); an async hop per batch; and no way to stop a runaway
+//     without losing that state anyway.
+//
+// Metering keeps every instance on the calling thread, stops exactly the
+// offending call, and is deterministic (the same module and input burn the
+// same fuel, like wasmtime's fuel). A tight runaway loop burns ~0.8–1
+// billion fuel per second here, real modules ~0.4 billion (≈600 per JSON
+// record), which is how the engine's fuel limit maps to time.
 //
 // The rewrite only appends globals and exports and inserts instructions in
 // function bodies: no index of any function, global, type, table or memory

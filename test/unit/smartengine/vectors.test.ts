@@ -136,6 +136,7 @@ for (const [file, fixture] of FILES) {
           }
           const expected = v.decoded?.output;
           assert.ok(expected, `${v.name} has a decoded output`);
+          assert.equal(out.count, expected.successes?.length);
           assert.deepEqual(out.records.map(recordView), expected.successes);
           if (expected.error) {
             assert.equal(out.error?.kind, 'runtime');

@@ -1,0 +1,161 @@
+// `npx tsx bench/smartengine.ts`: what the SmartModule engine's time limit
+// costs, measured on real Fluvio modules (test/fixtures/smartmodules):
+//
+//   plain     the module as built, called with the Fluvio convention (alloc,
+//             copy the input in, call, copy the output out): the floor
+//   metered   the same harness on the instrumented module (fuel counter in
+//             every function and loop, guarded memory.grow): what our limit costs
+//   engine    SmartChain.process on the metered module (input encoding and
+//             output decoding included): what the SPU pays per batch
+//   worker    the plain module in a worker_thread, one message round trip per
+//             batch (input transferred, output posted back): the other way to
+//             stop a runaway call (Worker.terminate)
+//
+// Also the fuel rate of a runaway loop (fuel units per second), which turns
+// the fuel limit into a time bound.
+
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { encodeRecords, SmartEngine, type SmartRecord } from '../src/smartengine/index.js';
+import { instrument } from '../src/smartengine/instrument.js';
+import { i32c, syntheticModule } from '../test/unit/smartengine/helpers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.resolve(here, '../test/fixtures/smartmodules');
+const VERSION = 22;
+
+function records(n: number, make: (i: number) => string): SmartRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    attributes: 0,
+    timestampDelta: 0,
+    offsetDelta: i,
+    key: null,
+    value: Buffer.from(make(i)),
+    headers: 0,
+  }));
+}
+
+/** SmartModuleInput at v22 around an encoded record list. */
+function input(raw: Buffer): Buffer {
+  const out = Buffer.alloc(12 + raw.length + 2 + 1 + 4 + 8);
+  out.writeBigInt64BE(0n, 0);
+  out.writeUInt32BE(raw.length, 8);
+  raw.copy(out, 12);
+  return out;
+}
+
+interface Harness {
+  call(bytes: Buffer): Buffer;
+}
+
+async function harness(wasm: Uint8Array, fn: string, metered: boolean): Promise<Harness> {
+  const bytes = metered ? instrument(wasm).bytes : wasm;
+  let out: [number, number] = [0, 0];
+  const { instance } = (await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, {
+    env: { copy_records: (p: number, l: number) => (out = [p, l]) },
+  })) as unknown as { instance: WebAssembly.Instance };
+  const ex = instance.exports as Record<string, unknown>;
+  const memory = ex.memory as WebAssembly.Memory;
+  const alloc = ex.alloc as (n: number) => number;
+  const f = ex[fn] as (p: number, l: number, v: number) => number;
+  const fuel = ex.__freshet_fuel as WebAssembly.Global | undefined;
+  return {
+    call(buf: Buffer): Buffer {
+      if (fuel) fuel.value = 1n << 40n;
+      const p = alloc(buf.length);
+      new Uint8Array(memory.buffer).set(buf, p);
+      const rc = f(p, buf.length, VERSION);
+      if (rc < 0) throw new Error(`rc ${rc}`);
+      return Buffer.from(new Uint8Array(memory.buffer, out[0], out[1]));
+    },
+  };
+}
+
+function time(iterations: number, body: () => void): number {
+  for (let i = 0; i < Math.min(50, iterations); i++) body();
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) body();
+  return Number(process.hrtime.bigint() - t) / 1000 / iterations; // µs per call
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+let out = [0, 0];
+const { instance } = { instance: new WebAssembly.Instance(new WebAssembly.Module(workerData.wasm), { env: { copy_records: (p, l) => (out = [p, l]) } }) };
+const ex = instance.exports;
+parentPort.on('message', (buf) => {
+  const p = ex.alloc(buf.byteLength);
+  new Uint8Array(ex.memory.buffer).set(new Uint8Array(buf), p);
+  ex[workerData.fn](p, buf.byteLength, ${VERSION});
+  const result = new Uint8Array(ex.memory.buffer, out[0], out[1]).slice();
+  parentPort.postMessage(result.buffer, [result.buffer]);
+});
+`;
+
+async function workerRoundTrip(wasm: Buffer, fn: string, buf: Buffer, iterations: number): Promise<number> {
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm, fn } });
+  const once = () =>
+    new Promise<void>((resolve) => {
+      worker.once('message', () => resolve());
+      const copy = new Uint8Array(buf).buffer; // a fresh copy of the batch, transferred
+      worker.postMessage(copy, [copy]);
+    });
+  for (let i = 0; i < 50; i++) await once();
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await once();
+  const us = Number(process.hrtime.bigint() - t) / 1000 / iterations;
+  await worker.terminate();
+  return us;
+}
+
+async function main(): Promise<void> {
+  const cases: { name: string; fixture: string; fn: string; recs: SmartRecord[] }[] = [
+    { name: 'filter (contains "a")', fixture: 'py-filter-on-a', fn: 'filter', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
+    { name: 'map (upper-case)', fixture: 'py-map', fn: 'map', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
+    { name: 'filter_map (parse int)', fixture: 'py-filter-map', fn: 'filter_map', recs: records(200, (i) => String(i * 7)) },
+    { name: 'filter (JSON, serde)', fixture: 'node-server-logs-filter-2022', fn: 'filter', recs: records(200, (i) => JSON.stringify({ level: i % 3 ? 'info' : 'debug', message: `m${i} ${'y'.repeat(60)}` })) },
+    { name: 'array_map (JSON arrays)', fixture: 'py-array-map', fn: 'array_map', recs: records(50, (i) => JSON.stringify([`a${i}`, `b${i}`, `c${i}`, `d${i}`])) },
+  ];
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}\n`);
+  console.log('| module | batch | plain µs | metered µs | metering cost | engine µs | worker µs | fuel/batch |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of cases) {
+    const wasm = readFileSync(path.join(fixtures, `${c.fixture}.wasm`));
+    const raw = encodeRecords(c.recs);
+    const buf = input(raw);
+    const iterations = 500;
+    // Fresh instances per measurement: Rust SDK modules leak each output, so memory grows with calls.
+    const plain = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, false)));
+    const metered = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, true)));
+    const plain2 = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, false)));
+    const metered2 = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, true)));
+    const engine = new SmartEngine();
+    const chain = await engine.buildChain([{ wasm, name: c.fixture, version: VERSION }]);
+    const engineUs = time(iterations, () => {
+      const out = chain.process(raw, { baseOffset: 0 });
+      if (out.error) throw new Error(out.error.message);
+    });
+    const fuel = chain.modules()[0].fuelUsed / chain.modules()[0].calls;
+    chain.close();
+    const workerUs = await workerRoundTrip(wasm, c.fn, buf, iterations);
+    const p = Math.min(plain, plain2);
+    const m = Math.min(metered, metered2);
+    console.log(
+      `| ${c.name} | ${c.recs.length} rec, ${(raw.length / 1024).toFixed(1)} KB | ${p.toFixed(1)} | ${m.toFixed(1)} | ` +
+        `${(((m - p) / p) * 100).toFixed(0)} % | ${engineUs.toFixed(1)} | ${workerUs.toFixed(1)} | ${Math.round(fuel).toLocaleString('en-US')} |`,
+    );
+  }
+
+  // Fuel rate of a tight runaway loop: how long a given fuel limit lasts.
+  const engine = new SmartEngine({ limits: { fuel: 200_000_000 } });
+  const spin = await engine.buildChain([{ wasm: syntheticModule({ body: [0x03, 0x40, 0x0c, 0x00, 0x0b, ...i32c(0)] }), name: 'spin' }]);
+  const t = performance.now();
+  const out = spin.process([], { baseOffset: 0 });
+  const ms = performance.now() - t;
+  console.log(`\nrunaway loop: ${out.error?.kind} after ${ms.toFixed(0)} ms for 200,000,000 fuel → ${((200_000_000 / ms) * 1000 / 1e6).toFixed(0)} million fuel/s`);
+}
+
+await main();
