@@ -9,7 +9,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const vectorsDir = path.resolve(repoRoot, '../shared/reference/smartmodule-vectors');
 export const fixturesDir = path.resolve(repoRoot, 'test/fixtures/smartmodules');
 
-export function loadWasm(name: string): Buffer {
+export function loadWasm(name: string): Buffer<ArrayBuffer> {
   return readFileSync(path.join(fixturesDir, `${name}.wasm`));
 }
 
