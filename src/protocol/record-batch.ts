@@ -399,31 +399,50 @@ function readData(r: Reader, field: string): Buffer {
  * producer id/epoch/sequence -1, headers count 0, keys as an Option tag.
  */
 export function encodeBatch(records: readonly RecordInput[], opts: EncodeBatchOptions = {}): Buffer {
-  const compression = opts.compression ?? Compression.None;
   const firstTimestamp = opts.firstTimestamp ?? Date.now();
   const count = records.length;
-  const baseOffset = opts.baseOffset ?? (count > 0 ? count - 1 : 0);
   const lastDelta = count > 0 ? (records[count - 1].timestampDelta ?? 0) : 0;
-  const maxTimestamp = count > 0 ? firstTimestamp + lastDelta : 0;
-
   const section = new Writer(256);
   section.i32(count);
   records.forEach((record, index) => encodeRecord(section, record, index));
-  let recordBytes = section.finish();
-  if (compression !== Compression.None) {
-    if (compression > ATTR_COMPRESSION_MASK) throw new RangeError(`compression id ${compression} does not fit the attributes`);
-    recordBytes = codecFor(compression).compress(recordBytes);
-  }
+  return assembleBatch(section.finish(), {
+    baseOffset: opts.baseOffset ?? (count > 0 ? count - 1 : 0),
+    lastOffsetDelta: count > 0 ? count - 1 : 0,
+    firstTimestamp,
+    maxTimestamp: count > 0 ? firstTimestamp + lastDelta : 0,
+    compression: opts.compression ?? Compression.None,
+  });
+}
 
+export interface BatchFrame {
+  baseOffset: number;
+  lastOffsetDelta: number;
+  firstTimestamp: number;
+  maxTimestamp: number;
+  compression: number;
+}
+
+/**
+ * Wraps an already encoded records section (i32 count + records, before
+ * compression) in a batch header with its CRC. Used where records come
+ * from elsewhere than RecordInput, e.g. a SmartModule's output, whose offset
+ * deltas need not be 0..n-1.
+ */
+export function assembleBatch(recordsSection: Buffer, frame: BatchFrame): Buffer {
+  let recordBytes = recordsSection;
+  if (frame.compression !== Compression.None) {
+    if (frame.compression > ATTR_COMPRESSION_MASK) throw new RangeError(`compression id ${frame.compression} does not fit the attributes`);
+    recordBytes = codecFor(frame.compression).compress(recordBytes);
+  }
   const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + recordBytes.length);
-  setBaseOffset(batch, baseOffset);
+  setBaseOffset(batch, frame.baseOffset);
   batch.writeInt32BE(BATCH_LEN_MIN + recordBytes.length, BatchOffset.batchLength);
   batch.writeInt32BE(-1, BatchOffset.partitionLeaderEpoch);
   batch.writeInt8(BATCH_MAGIC, BatchOffset.magic);
-  batch.writeInt16BE(compression & ATTR_COMPRESSION_MASK, BatchOffset.attributes);
-  batch.writeInt32BE(count > 0 ? count - 1 : 0, BatchOffset.lastOffsetDelta);
-  writeI64(batch, firstTimestamp, BatchOffset.firstTimestamp);
-  writeI64(batch, maxTimestamp, BatchOffset.maxTimestamp);
+  batch.writeInt16BE(frame.compression & ATTR_COMPRESSION_MASK, BatchOffset.attributes);
+  batch.writeInt32BE(frame.lastOffsetDelta, BatchOffset.lastOffsetDelta);
+  writeI64(batch, frame.firstTimestamp, BatchOffset.firstTimestamp);
+  writeI64(batch, frame.maxTimestamp, BatchOffset.maxTimestamp);
   writeI64(batch, -1, BatchOffset.producerId);
   batch.writeInt16BE(-1, BatchOffset.producerEpoch);
   batch.writeInt32BE(-1, BatchOffset.firstSequence);
