@@ -30,7 +30,7 @@ import {
   UpdateConsumerOffsetApi,
   UpdateOffsetsApi,
 } from './apis.js';
-import { decodeBatch } from './compression.js';
+import { decodeBatch } from '../protocol/compression.js';
 import { backoffDelay, formatAddress, Link, sleep, type Address, type Connection, type StreamHandle } from './connection.js';
 import type { ClientContext } from './context.js';
 import { ConnectionError, FreshetError, PartitionNotFoundError, ServerError, isRetryable } from './errors.js';

@@ -8,7 +8,7 @@
 //   for await (const record of await freshet.consumer('events', { offset: 'beginning' })) { ... }
 
 import { Admin } from './admin.js';
-import { registerClientCodecs } from './compression.js';
+import { registerSyncCodecs } from '../protocol/compression.js';
 import { formatAddress, Link, parseEndpoint, type Address, type LinkOptions } from './connection.js';
 import type { ClientContext } from './context.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
@@ -65,7 +65,7 @@ export class Freshet {
 
   /** Connects to the SC (ApiVersions handshake); fails at once, saying how to start a node, when none answers. */
   static async connect(options: ConnectOptions = {}): Promise<Freshet> {
-    registerClientCodecs();
+    registerSyncCodecs();
     const { endpoint } = resolveEndpoint(options);
     const linkOptions: LinkOptions = {
       clientId: options.clientId ?? 'freshet',
@@ -150,7 +150,7 @@ export {
 } from './consumer.js';
 export type { StoredConsumerOffset, ConsumerOffsetFilter } from './offsets.js';
 export type { TopicInfo, PartitionInfo, SpuInfo, TopicCompression, TopicStatusLabel, PartitionStatusLabel } from './metadata.js';
-export type { CompressionName } from './compression.js';
+export type { CompressionName } from '../protocol/compression.js';
 export { keyPartition, Partitioner } from './partitioner.js';
 export { resolveEndpoint, loadProfileConfig, defaultProfilePath, DEFAULT_ENDPOINT, type ProfileConfig } from './profile.js';
 export {

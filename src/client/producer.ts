@@ -19,7 +19,7 @@ import { Isolation } from '../protocol/messages/isolation.js';
 import type { ProduceRequest } from '../protocol/messages/produce.js';
 import { BATCH_HEADER_SIZE } from '../protocol/record-batch.js';
 import { ProduceApi } from './apis.js';
-import { buildBatch, compressionId, type CompressionName } from './compression.js';
+import { buildBatch, compressionId, type CompressionName } from '../protocol/compression.js';
 import { backoffDelay, formatAddress, sleep, type Address } from './connection.js';
 import {
   ClosedError,

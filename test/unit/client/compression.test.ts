@@ -9,14 +9,14 @@ import {
   compressSection,
   lz4FrameCompress,
   lz4FrameDecompress,
-  registerClientCodecs,
+  registerSyncCodecs,
   snappyFrameCompress,
   snappyFrameDecompress,
   snappyMaskedCrc,
-} from '../../../src/client/compression.js';
+} from '../../../src/protocol/compression.js';
 import { Compression, decodeRecords, encodeBatch, validateBatch, BATCH_HEADER_SIZE } from '../../../src/protocol/record-batch.js';
 
-registerClientCodecs();
+registerSyncCodecs();
 
 /** The same input through snap's own FrameEncoder (napi-rs snappy's streaming Compressor). */
 async function snapFrameEncoder(data: Buffer): Promise<Buffer> {

@@ -10,8 +10,8 @@
 //   zstd    zstd stream Encoder at level 1 (libzstd, through @mongodb-js/zstd)
 //
 // In a batch, the compressed section is the i32 record count plus the
-// records. snappy and lz4 have synchronous codecs and are registered into
-// src/protocol (so decodeRecords handles them); zstd's binding is
+// records. snappy and lz4 have synchronous codecs and are registered into the
+// record-batch registry (so decodeRecords handles them); zstd's binding is
 // asynchronous only, so the client compresses and decompresses through the
 // async functions here, which cover every codec.
 
@@ -35,7 +35,7 @@ import {
   registerCompression,
   type Record as BatchRecord,
   type RecordInput,
-} from '../protocol/record-batch.js';
+} from './record-batch.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -159,7 +159,7 @@ export function lz4FrameDecompress(data: Buffer, maxOutputLength = MAX_DECOMPRES
 let registered = false;
 
 /** Installs the synchronous snappy (framed) and lz4 (frame) codecs into src/protocol. Idempotent. */
-export function registerClientCodecs(): void {
+export function registerSyncCodecs(): void {
   if (registered) return;
   registered = true;
   registerCompression(Compression.Snappy, { compress: snappyFrameCompress, decompress: snappyFrameDecompress });
