@@ -1,5 +1,3 @@
-import os from 'node:os';
-import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import type { StorageConfig } from '../storage/index.js';
@@ -11,7 +9,12 @@ import { SmartModuleRegistry } from './sc/smartmodule-registry.js';
 import { scRouter } from './sc/router.js';
 import { spuRouter } from './spu/router.js';
 import { StreamFetchService } from './spu/stream-fetch.js';
+import { SmartEngine, type SmartEngineLimits } from '../smartengine/index.js';
+import { SmartModuleService } from './spu/smartmodules.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
+
+export { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT };
 
 export interface NodeConfig {
   dataDir: string;
@@ -22,15 +25,9 @@ export interface NodeConfig {
   spuId: number;
   storage: Partial<StorageConfig>;
   limits: ServerLimits;
+  /** Per-invocation fuel and per-instance memory for SmartModules. */
+  smartmodules: Partial<SmartEngineLimits>;
   logger: Logger;
-}
-
-export const DEFAULT_SC_PORT = 9003;
-export const DEFAULT_SPU_PORT = 9005;
-export const DEFAULT_SPU_ID = 5001;
-
-export function defaultDataDir(): string {
-  return process.env.FRESHET_DATA_DIR ?? path.join(os.homedir(), '.freshet', 'data');
 }
 
 export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConfig {
@@ -42,6 +39,7 @@ export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConf
     spuId: DEFAULT_SPU_ID,
     storage: {},
     limits: DEFAULT_LIMITS,
+    smartmodules: {},
     logger: pino({ level: process.env.FRESHET_LOG ?? 'info' }, pino.destination(2)),
     ...overrides,
   };
@@ -55,6 +53,12 @@ export interface NodeStats {
   streamFetches: number;
   /** Response bytes queued in user space for all sockets (bounded per connection by the limits). */
   queuedResponseBytes: number;
+}
+
+/** A SmartModule named in a request: one registered on this node. */
+async function registeredSmartModule(registry: SmartModuleRegistry, name: string): Promise<Uint8Array | undefined> {
+  const module = registry.resolve(name);
+  return module ? registry.payload(module) : undefined;
 }
 
 /** What a running node tells whoever started it. */
@@ -91,9 +95,27 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await lock.release();
     throw err;
   }
-  const streams = new StreamFetchService(replicas, config.limits, log);
-  const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams }), config.limits, log);
-  const spuPort = await spu.listen(config.host, config.spuPort);
+  const engine = new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' });
+  const smartmoduleService = new SmartModuleService(engine, (name) => registeredSmartModule(smartmodules, name), log);
+  const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
+  const spu = new TcpListener(
+    'spu',
+    spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }),
+    config.limits,
+    log,
+  );
+  const releaseAll = async () => {
+    engine.close();
+    await replicas.closeAll();
+    await lock.release();
+  };
+  let spuPort: number;
+  try {
+    spuPort = await spu.listen(config.host, config.spuPort);
+  } catch (err) {
+    await releaseAll();
+    throw err;
+  }
   const sc = new TcpListener(
     'sc',
     scRouter({
@@ -112,8 +134,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     scPort = await sc.listen(config.host, config.scPort);
   } catch (err) {
     await spu.close();
-    await replicas.closeAll();
-    await lock.release();
+    await releaseAll();
     throw err;
   }
   log.info({ sc: `${config.host}:${scPort}`, spu: `${config.host}:${spuPort}`, dataDir: config.dataDir }, 'freshet node started');
@@ -137,8 +158,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     stop() {
       stopping ??= (async () => {
         await Promise.all([sc.close(), spu.close()]);
-        await replicas.closeAll();
-        await lock.release();
+        await releaseAll();
         log.info('freshet node stopped');
       })();
       return stopping;

@@ -7,9 +7,12 @@ import {
   encodeProduceResponse,
   type PartitionProduceResponse,
 } from '../../protocol/messages/produce.js';
-import { StorageError } from '../../storage/index.js';
+import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
+import { SmartModuleError, processStoredBatch } from '../../smartengine/index.js';
+import { StorageError, type PartitionStore } from '../../storage/index.js';
 import type { RequestContext } from '../net/connection.js';
 import type { ReplicaManager } from './replica-manager.js';
+import { producedBatch, type SmartModuleService } from './smartmodules.js';
 
 interface Entry {
   partition: number;
@@ -17,43 +20,49 @@ interface Entry {
   response: PartitionProduceResponse;
 }
 
+interface Transform {
+  invocations: readonly SmartModuleInvocation[];
+  version: number;
+  service: SmartModuleService | undefined;
+}
+
 function failure(code: number, message?: string): FluvioError {
   return message === undefined ? { code } : { code, message };
 }
 
+function entryFor(partitionIndex: number, records: Buffer): Entry {
+  const response: PartitionProduceResponse = {
+    partitionIndex,
+    errorCode: { code: ErrorCode.None },
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+  };
+  try {
+    const batches = splitRecordSet(records);
+    for (const batch of batches) validateBatch(batch);
+    return { partition: partitionIndex, batches, response };
+  } catch (err) {
+    response.errorCode = failure(ErrorCode.Other, `rejected record batch: ${(err as Error).message}`);
+    return { partition: partitionIndex, batches: [], response };
+  }
+}
+
 /**
  * Produce (0): every batch is validated (CRC, layout) before anything of its
- * entry is stored; each entry is answered in request order, and only after
- * its batches were appended (and synced, per the partition's flush policy).
+ * entry is stored; a SmartModule chain in the request transforms the batches
+ * first; each entry is answered in request order, and only after its batches
+ * were appended (and synced, per the partition's flush policy).
  */
-export function produceHandler(replicas: ReplicaManager, log: Logger) {
+export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodules?: SmartModuleService) {
   return async ({ header, body, connection }: RequestContext): Promise<void> => {
     const request = decodeProduceRequest(body, header.apiVersion);
     body.expectEnd('Produce request');
+    const transform: Transform = { invocations: request.smartmodules, version: header.apiVersion, service: smartmodules };
     const responses = await Promise.all(
       request.topics.map(async (topic) => {
-        const entries: Entry[] = topic.partitions.map((data) => {
-          const response: PartitionProduceResponse = {
-            partitionIndex: data.partitionIndex,
-            errorCode: { code: ErrorCode.None },
-            baseOffset: -1,
-            logAppendTimeMs: -1,
-            logStartOffset: -1,
-          };
-          if (request.smartmodules.length > 0) {
-            response.errorCode = failure(ErrorCode.Other, 'produce-side SmartModules are not supported by this node yet');
-            return { partition: data.partitionIndex, batches: [], response };
-          }
-          try {
-            const batches = splitRecordSet(data.records);
-            for (const batch of batches) validateBatch(batch);
-            return { partition: data.partitionIndex, batches, response };
-          } catch (err) {
-            response.errorCode = failure(ErrorCode.Other, `rejected record batch: ${(err as Error).message}`);
-            return { partition: data.partitionIndex, batches: [], response };
-          }
-        });
-        await appendEntries(topic.name, entries, replicas, log);
+        const entries = topic.partitions.map((data) => entryFor(data.partitionIndex, data.records));
+        await appendEntries(topic.name, entries, replicas, transform, log);
         return { name: topic.name, partitions: entries.map((entry) => entry.response) };
       }),
     );
@@ -68,7 +77,7 @@ export function produceHandler(replicas: ReplicaManager, log: Logger) {
  * their order, so one request costs one write (and at most one fsync) per
  * partition.
  */
-async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaManager, log: Logger): Promise<void> {
+async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaManager, transform: Transform, log: Logger): Promise<void> {
   const byPartition = new Map<number, Entry[]>();
   for (const entry of entries) {
     if (entry.response.errorCode.code !== ErrorCode.None || entry.batches.length === 0) continue;
@@ -84,10 +93,11 @@ async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaM
         for (const entry of group) entry.response.errorCode = failure(code);
         return;
       }
+      const accepted = transform.invocations.length > 0 ? await transformEntries(store, group, transform, log) : group;
       try {
-        const result = await store.append(group.flatMap((entry) => entry.batches));
+        const result = await store.append(accepted.flatMap((entry) => entry.batches));
         let next = result.baseOffset;
-        for (const entry of group) {
+        for (const entry of accepted) {
           entry.response.baseOffset = next;
           entry.response.logStartOffset = store.logStartOffset();
           for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
@@ -95,8 +105,58 @@ async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaM
       } catch (err) {
         const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
         if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
-        for (const entry of group) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
+        for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
       }
     }),
   );
+}
+
+/**
+ * Runs the request's SmartModule chain over each entry's batches, replacing
+ * them with the chain's output. An entry the chain rejects is answered with
+ * the module's error and stores nothing; an entry filtered to nothing is
+ * answered at the current end of the log.
+ */
+async function transformEntries(store: PartitionStore, group: Entry[], transform: Transform, log: Logger): Promise<Entry[]> {
+  const fail = (error: FluvioError) => {
+    for (const entry of group) entry.response.errorCode = error;
+    return [];
+  };
+  if (!transform.service) return fail(failure(ErrorCode.Other, 'SmartModules are not enabled on this node'));
+  let chain;
+  try {
+    chain = await transform.service.startChain(transform.invocations, transform.version, store);
+  } catch (err) {
+    if (!(err instanceof SmartModuleError)) throw err;
+    return fail(err.fluvioError);
+  }
+  const accepted: Entry[] = [];
+  try {
+    for (const entry of group) {
+      const outputs: Buffer[] = [];
+      let error: FluvioError | undefined;
+      for (const batch of entry.batches) {
+        const output = processStoredBatch(chain, batch);
+        if (output.error) {
+          log.info({ topic: store.topic, partition: store.partition, error: output.error.message }, 'SmartModule rejected a produce');
+          error = output.error.fluvioError;
+          break;
+        }
+        const stored = producedBatch(parseBatchHeader(batch, 0), output);
+        if (stored) outputs.push(stored);
+      }
+      if (error) {
+        entry.response.errorCode = error;
+      } else if (outputs.length === 0) {
+        entry.response.baseOffset = store.highWatermark();
+        entry.response.logStartOffset = store.logStartOffset();
+      } else {
+        entry.batches = outputs;
+        accepted.push(entry);
+      }
+    }
+  } finally {
+    chain.close();
+  }
+  return accepted;
 }

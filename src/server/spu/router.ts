@@ -8,6 +8,7 @@ import { fetchOffsetsHandler } from './fetch-offsets.js';
 import { produceHandler } from './produce.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { StreamFetchService } from './stream-fetch.js';
+import type { SmartModuleService } from './smartmodules.js';
 import { updateOffsetsHandler } from './update-offsets.js';
 
 export interface SpuContext {
@@ -16,14 +17,22 @@ export interface SpuContext {
   log: Logger;
   /** The stream fetch service to route to; one is made when absent. */
   streams?: StreamFetchService;
+  /** Runs SmartModule chains for produce requests (stream fetches get it through `streams`). */
+  smartmodules?: SmartModuleService;
 }
 
 /** The SPU's request routing: partitions' data plane. */
-export function spuRouter({ replicas, limits, log, streams = new StreamFetchService(replicas, limits, log) }: SpuContext): Router {
+export function spuRouter({
+  replicas,
+  limits,
+  log,
+  smartmodules,
+  streams = new StreamFetchService(replicas, limits, log, smartmodules),
+}: SpuContext): Router {
   const consumerOffsets = consumerOffsetHandlers(replicas, streams, log);
   const handlers = new Map<number, RequestHandler>([
     [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
-    [SpuApiKey.Produce, produceHandler(replicas, log)],
+    [SpuApiKey.Produce, produceHandler(replicas, log, smartmodules)],
     [SpuApiKey.FetchOffsets, fetchOffsetsHandler(replicas)],
     [SpuApiKey.StreamFetch, streams.streamFetch],
     [SpuApiKey.UpdateOffsets, updateOffsetsHandler(streams)],

@@ -13,6 +13,8 @@ import { ProtocolViolation } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { Wakeup } from './wakeup.js';
+import { SmartModuleError, type SmartChain } from '../../smartengine/index.js';
+import { OutputBatchBuilder, processBatchFrom, type SmartModuleService } from './smartmodules.js';
 
 /**
  * Frames sent but not yet acknowledged by UpdateOffsets before a stream
@@ -38,6 +40,8 @@ class StreamSession {
     private readonly request: StreamFetchRequest,
     private readonly store: PartitionStore,
     private readonly maxBytes: number,
+    private readonly readBytes: number,
+    private readonly chain: SmartChain | undefined,
     private readonly log: Logger,
   ) {
     this.offset = request.fetchOffset;
@@ -91,13 +95,14 @@ class StreamSession {
     } finally {
       unsubscribe();
       this.connection.closed.removeEventListener('abort', onClose);
+      this.chain?.close();
     }
   }
 
   private async sendAvailable(): Promise<void> {
     let result;
     try {
-      result = await this.store.read(this.offset, this.maxBytes);
+      result = await this.store.read(this.offset, this.chain ? this.readBytes : this.maxBytes);
     } catch (err) {
       if (!(err instanceof OffsetOutOfRangeError)) throw err;
       // Retention removed what this consumer was about to read: continue at
@@ -107,6 +112,7 @@ class StreamSession {
       return;
     }
     if (result.chunks.length === 0) return;
+    if (this.chain) return this.sendTransformed(this.chain, result.chunks);
     const last = result.chunks[result.chunks.length - 1];
     const header = parseBatchHeader(last, 0);
     const end = header.baseOffset + header.lastOffsetDelta + 1;
@@ -115,7 +121,40 @@ class StreamSession {
     this.unackedEnds.push(end);
   }
 
-  private sendFrame(chunks: Buffer[], errorCode: FluvioError): void {
+  /**
+   * Runs stored batches through the stream's chain and sends their outputs
+   * merged into one batch, with next_filter_offset telling the consumer where
+   * to resume. A batch the chain filters out entirely sends nothing; a module
+   * error sends the partial output with the error and ends the stream.
+   */
+  private sendTransformed(chain: SmartChain, chunks: Buffer[]): void {
+    const output = new OutputBatchBuilder();
+    let next = this.offset;
+    let error: FluvioError | undefined;
+    for (const chunk of chunks) {
+      const header = parseBatchHeader(chunk, 0);
+      const end = header.baseOffset + header.lastOffsetDelta + 1;
+      if (end <= next) continue;
+      const result = processBatchFrom(chain, chunk, header, next);
+      output.add(header, result);
+      next = end;
+      if (result.error) {
+        this.log.info({ topic: this.topic, partition: this.partition, error: result.error.message }, 'SmartModule error ends a stream');
+        error = result.error.fluvioError;
+        break;
+      }
+      if (output.bytes >= this.maxBytes) break;
+    }
+    this.offset = next;
+    const batch = output.build();
+    if (batch) {
+      this.sendFrame([batch], error ?? { code: ErrorCode.None }, next);
+      this.unackedEnds.push(next);
+    }
+    if (error) this.end(batch ? undefined : error);
+  }
+
+  private sendFrame(chunks: Buffer[], errorCode: FluvioError, nextFilterOffset = 0): void {
     const writer = new Writer();
     encodeStreamFetchResponse(
       writer,
@@ -126,7 +165,7 @@ class StreamSession {
           partitionIndex: this.partition,
           errorCode,
           highWatermark: this.store.highWatermark(),
-          nextFilterOffset: 0,
+          nextFilterOffset,
           logStartOffset: this.store.logStartOffset(),
           aborted: undefined,
           records: chunks,
@@ -157,6 +196,7 @@ export class StreamFetchService {
     private readonly replicas: ReplicaManager,
     private readonly limits: ServerLimits,
     private readonly log: Logger,
+    private readonly smartmodules?: SmartModuleService,
   ) {
     replicas.on('removed', (topic, partition) => {
       for (const session of this.active) {
@@ -165,11 +205,11 @@ export class StreamFetchService {
     });
   }
 
-  streamFetch = ({ header, body, connection }: RequestContext): void => {
+  streamFetch = async ({ header, body, connection }: RequestContext): Promise<void> => {
     const request = decodeStreamFetchRequest(body, header.apiVersion);
     body.expectEnd('StreamFetch request');
     const streams = this.streamsOf(connection);
-    const refuse = (code: number, message?: string) => {
+    const refuse = (error: FluvioError | number, message?: string) => {
       const writer = new Writer();
       encodeStreamFetchResponse(
         writer,
@@ -178,7 +218,7 @@ export class StreamFetchService {
           streamId: 0,
           partition: {
             partitionIndex: request.partition,
-            errorCode: message === undefined ? { code } : { code, message },
+            errorCode: typeof error !== 'number' ? error : message === undefined ? { code: error } : { code: error, message },
             highWatermark: -1,
             nextFilterOffset: 0,
             logStartOffset: -1,
@@ -194,8 +234,8 @@ export class StreamFetchService {
     if (!store) {
       return refuse(this.replicas.hasTopic(request.topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound);
     }
-    if (request.smartmodules.length > 0) {
-      return refuse(ErrorCode.Other, 'SmartModules are not supported by this node yet');
+    if (request.wasmModule?.length || request.smartmodule || request.derivedstream) {
+      return refuse(ErrorCode.Other, 'legacy SmartModule fields (api_version < 18) are not supported; use the smartmodules list');
     }
     if (streams.sessions.size >= this.limits.maxStreamsPerConnection) {
       return refuse(ErrorCode.Other, `too many streams on one connection (limit ${this.limits.maxStreamsPerConnection})`);
@@ -203,6 +243,18 @@ export class StreamFetchService {
     if (request.fetchOffset < 0) throw new ProtocolViolation(`negative fetch offset ${request.fetchOffset}`);
     if (request.fetchOffset > store.highWatermark()) return refuse(ErrorCode.OffsetOutOfRange);
     const maxBytes = Math.min(Math.max(request.maxBytes, 1), this.limits.maxFetchBytes);
+    let chain: SmartChain | undefined;
+    if (request.smartmodules.length > 0) {
+      if (!this.smartmodules) return refuse(ErrorCode.Other, 'SmartModules are not enabled on this node');
+      try {
+        chain = await this.smartmodules.startChain(request.smartmodules, header.apiVersion, store);
+      } catch (err) {
+        if (!(err instanceof SmartModuleError)) throw err;
+        this.log.info({ topic: request.topic, partition: request.partition, error: err.message }, 'SmartModule chain refused');
+        return refuse(err.fluvioError);
+      }
+      if (connection.isClosed) return chain.close();
+    }
     const session = new StreamSession(
       streams.nextStreamId++,
       connection,
@@ -211,6 +263,8 @@ export class StreamFetchService {
       { ...request, fetchOffset: Math.max(request.fetchOffset, store.logStartOffset()) },
       store,
       maxBytes,
+      this.limits.maxFetchBytes,
+      chain,
       this.log,
     );
     streams.sessions.set(session.streamId, session);
