@@ -4,10 +4,13 @@
 import { ErrorCode } from '../protocol/error-code.js';
 import type { Status } from '../protocol/messages/status.js';
 import type { TopicSpec } from '../protocol/messages/objects/topic.js';
-import { CreateApi, DeleteApi } from './apis.js';
+import { gunzipSync } from 'node:zlib';
+import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
+import { CreateApi, DeleteApi, ListApi } from './apis.js';
 import type { Link } from './connection.js';
 import { ServerError, TopicNotFoundError } from './errors.js';
-import { MetadataClient, topicCompressionCode, type PartitionInfo, type SpuInfo, type TopicCompression, type TopicInfo } from './metadata.js';
+import { topicCompressionCode } from '../protocol/messages/objects/common.js';
+import { MetadataClient, type PartitionInfo, type SpuInfo, type TopicCompression, type TopicInfo } from './metadata.js';
 
 export interface CreateTopicOptions {
   /** Default 1. */
@@ -32,6 +35,15 @@ function checkStatus(status: Status, context: string): void {
   // The server's own message is more precise than the code's text; keep both.
   const error = status.errorMessage ? { ...status.errorCode, message: status.errorCode.message ?? status.errorMessage } : status.errorCode;
   throw new ServerError(error, context);
+}
+
+/** A SmartModule registered on the cluster, as listed (without its module bytes). */
+export interface SmartModuleInfo {
+  name: string;
+  /** `group/name@version` of its package, when it was registered with one. */
+  packageId?: string;
+  /** Size of the (gzipped) module as stored. */
+  wasmLength?: number;
 }
 
 export class Admin {
@@ -88,5 +100,43 @@ export class Admin {
 
   listSpus(): Promise<SpuInfo[]> {
     return this.metadata.spus();
+  }
+
+  /** SmartModules registered on the cluster, sorted by name (summaries: no module bytes). */
+  async listSmartModules(): Promise<SmartModuleInfo[]> {
+    const items = await this.listSmartModuleObjects([], true);
+    return items
+      .map((item) => {
+        const info: SmartModuleInfo = { name: item.name };
+        const pkg = item.spec.meta?.package;
+        if (pkg) info.packageId = `${pkg.group}/${pkg.name}@${pkg.version}`;
+        const length = item.spec.summary?.wasmLength ?? (item.spec.wasm.payload.length || undefined);
+        if (length !== undefined) info.wasmLength = length;
+        return info;
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * The WebAssembly bytes of a registered SmartModule (ungzipped), or undefined
+   * when none has that name. A name without `@version` also finds `name@<version>`
+   * (the last one listed), as the SPU resolves it.
+   */
+  async getSmartModule(name: string): Promise<Uint8Array | undefined> {
+    let found = (await this.listSmartModuleObjects([name], false)).find((item) => item.name === name);
+    if (!found && !name.includes('@')) {
+      const versions = (await this.listSmartModuleObjects([], true)).filter((item) => item.name.startsWith(`${name}@`));
+      const last = versions.at(-1);
+      if (last) found = (await this.listSmartModuleObjects([last.name], false)).find((item) => item.name === last.name);
+    }
+    if (!found) return undefined;
+    const payload = found.spec.wasm.payload;
+    return payload.length >= 2 && payload[0] === 0x1f && payload[1] === 0x8b ? gunzipSync(payload) : payload;
+  }
+
+  private async listSmartModuleObjects(names: string[], summary: boolean): Promise<ObjectMetadata<'SmartModule'>[]> {
+    const response = await this.sc.send(ListApi, { kind: 'SmartModule', nameFilters: names, summary, system: false }, { idempotent: true });
+    if (response.kind !== 'SmartModule') throw new Error(`List SmartModule was answered with ${response.kind === 'Unsupported' ? response.label : response.kind}`);
+    return response.items;
   }
 }

@@ -6,14 +6,15 @@
 
 import { ErrorCode } from '../protocol/error-code.js';
 import type { ListResponse } from '../protocol/messages/list.js';
-import { CompressionAlgorithm } from '../protocol/messages/objects/common.js';
+import { topicCompressionName, type TopicCompression } from '../protocol/messages/objects/common.js';
+
+export type { TopicCompression };
 import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
 import { topicPartitionCount } from '../protocol/messages/objects/topic.js';
 import { ListApi } from './apis.js';
 import type { Address, Link } from './connection.js';
 import { FreshetError, TopicNotFoundError } from './errors.js';
 
-export type TopicCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'any';
 export type TopicStatusLabel = 'initializing' | 'pending' | 'insufficient-resources' | 'invalid-config' | 'provisioned' | 'deleting';
 export type PartitionStatusLabel = 'offline' | 'online' | 'leader-offline' | 'election-leader-found';
 
@@ -63,21 +64,6 @@ export interface SpuInfo {
   rack?: string;
 }
 
-const COMPRESSION_LABELS: { [code: number]: TopicCompression } = {
-  [CompressionAlgorithm.None]: 'none',
-  [CompressionAlgorithm.Gzip]: 'gzip',
-  [CompressionAlgorithm.Snappy]: 'snappy',
-  [CompressionAlgorithm.Lz4]: 'lz4',
-  [CompressionAlgorithm.Any]: 'any',
-  [CompressionAlgorithm.Zstd]: 'zstd',
-};
-
-export function topicCompressionCode(label: TopicCompression): number {
-  const entry = Object.entries(COMPRESSION_LABELS).find(([, name]) => name === label);
-  if (!entry) throw new RangeError(`unknown topic compression "${label}" (use none, gzip, snappy, lz4, zstd or any)`);
-  return Number(entry[0]);
-}
-
 const TOPIC_STATUS: TopicStatusLabel[] = ['initializing', 'pending', 'insufficient-resources', 'invalid-config', 'provisioned', 'deleting'];
 const PARTITION_STATUS: PartitionStatusLabel[] = ['offline', 'online', 'leader-offline', 'election-leader-found'];
 
@@ -91,7 +77,7 @@ export function topicInfo(item: ObjectMetadata<'Topic'>): TopicInfo {
     replicationFactor:
       replicas.type === 'Computed' ? replicas.replicationFactor : replicas.type === 'Assigned' ? (replicas.maps[0]?.replicas.length ?? 0) : 1,
     ignoreRackAssignment: replicas.type === 'Computed' ? replicas.ignoreRackAssignment : false,
-    compression: COMPRESSION_LABELS[spec.compressionType] ?? 'any',
+    compression: topicCompressionName(spec.compressionType) ?? 'any',
     system: spec.system,
     status: TOPIC_STATUS[status.resolution] ?? 'pending',
     reason: status.reason,

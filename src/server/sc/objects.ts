@@ -5,12 +5,12 @@ import type { PartitionSpec, PartitionStatus } from '../../protocol/messages/obj
 import { PartitionResolution } from '../../protocol/messages/objects/partition.js';
 import type { SpuSpec, SpuStatus } from '../../protocol/messages/objects/spu.js';
 import { SpuStatusResolution, SpuType, Encryption } from '../../protocol/messages/objects/spu.js';
-import { CompressionAlgorithm } from '../../protocol/messages/objects/common.js';
+import { topicCompressionCode, topicCompressionName } from '../../protocol/messages/objects/common.js';
 import type { Metadata } from '../../protocol/messages/objects/metadata.js';
 import type { PartitionStore } from '../../storage/index.js';
 import type { SmartModuleSpec, SmartModuleStatus } from '../../protocol/messages/objects/smartmodule.js';
 import type { StoredSmartModule } from './smartmodule-registry.js';
-import type { TopicCompression, TopicDefinition } from './topic-registry.js';
+import type { TopicDefinition } from './topic-registry.js';
 
 /** This node's single SPU, as clients must see it to route produce and fetch. */
 export interface SpuIdentity {
@@ -19,23 +19,10 @@ export interface SpuIdentity {
   port: number;
 }
 
-const COMPRESSION_BY_CODE: Record<number, TopicCompression> = {
-  [CompressionAlgorithm.None]: 'none',
-  [CompressionAlgorithm.Gzip]: 'gzip',
-  [CompressionAlgorithm.Snappy]: 'snappy',
-  [CompressionAlgorithm.Lz4]: 'lz4',
-  [CompressionAlgorithm.Any]: 'any',
-  [CompressionAlgorithm.Zstd]: 'zstd',
-};
-
-const CODE_BY_COMPRESSION = Object.fromEntries(
-  Object.entries(COMPRESSION_BY_CODE).map(([code, name]) => [name, Number(code)]),
-) as Record<TopicCompression, number>;
-
 /** A Fluvio TopicSpec as this node stores it; throws on what a single node cannot do. */
 export function topicFromSpec(name: string, spec: TopicSpec, now = new Date()): TopicDefinition {
   const replicas = spec.replicas;
-  const compression = COMPRESSION_BY_CODE[spec.compressionType];
+  const compression = topicCompressionName(spec.compressionType);
   if (compression === undefined) throw new Error(`unknown compression type ${spec.compressionType}`);
   if (replicas.type === 'Mirror') throw new Error('mirror topics are not supported by this node');
   const base = {
@@ -85,7 +72,7 @@ export function topicSpec(topic: TopicDefinition): TopicSpec {
           },
         }
       : {}),
-    compressionType: CODE_BY_COMPRESSION[topic.compression],
+    compressionType: topicCompressionCode(topic.compression),
     system: false,
   };
 }

@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events';
 import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
 import { SerialQueue } from './serial-queue.js';
 
-export type TopicCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'any';
+import type { TopicCompression } from '../../protocol/messages/objects/common.js';
+
+export type { TopicCompression };
 
 /** A topic as the node stores it; wire layouts are derived from it, not stored. */
 export interface TopicDefinition {

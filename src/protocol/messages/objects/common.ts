@@ -19,6 +19,28 @@ export const CompressionAlgorithm = {
   Zstd: 5,
 } as const;
 
+/** A topic's compression setting by name, as configs and CLIs spell it. */
+export type TopicCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' | 'any';
+
+const COMPRESSION_NAMES: Readonly<Record<number, TopicCompression>> = {
+  [CompressionAlgorithm.None]: 'none',
+  [CompressionAlgorithm.Gzip]: 'gzip',
+  [CompressionAlgorithm.Snappy]: 'snappy',
+  [CompressionAlgorithm.Lz4]: 'lz4',
+  [CompressionAlgorithm.Any]: 'any',
+  [CompressionAlgorithm.Zstd]: 'zstd',
+};
+
+export function topicCompressionName(code: number): TopicCompression | undefined {
+  return COMPRESSION_NAMES[code];
+}
+
+export function topicCompressionCode(name: TopicCompression): number {
+  const entry = Object.entries(COMPRESSION_NAMES).find(([, label]) => label === name);
+  if (!entry) throw new RangeError(`unknown topic compression "${name}" (use none, gzip, snappy, lz4, zstd or any)`);
+  return Number(entry[0]);
+}
+
 export type CleanupPolicy = { type: 'Segment'; timeInSeconds: number };
 
 export interface TopicStorageConfig {
