@@ -559,10 +559,20 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     };
   }
 
-  /** Stores the position (the last record handed out, per partition) on the server now. Needs a consumerId. */
-  async commit(): Promise<void> {
+  /**
+   * Stores the position (the last record handed out, per partition) on the server now. Needs a consumerId.
+   * With `upTo` (partition → offset of the last record processed), stores those positions instead, so a
+   * caller that reads ahead of what it processed never commits past an unprocessed record.
+   */
+  async commit(upTo?: ReadonlyMap<number, number>): Promise<void> {
     if (this.consumerId === undefined) throw new FreshetError('CONFIG', 'commit() needs a consumer created with a consumerId');
-    for (const stream of this.partitions) stream.committed = stream.seen;
+    for (const stream of this.partitions) {
+      if (upTo === undefined) stream.committed = stream.seen;
+      else {
+        const offset = upTo.get(stream.partition);
+        if (offset !== undefined) stream.committed = Math.max(stream.committed, Math.min(offset, stream.seen));
+      }
+    }
     await this.flushOffsets();
   }
 

@@ -137,7 +137,7 @@ export class Freshet {
   }
 }
 
-export { Admin, type CreateTopicOptions } from './admin.js';
+export { Admin, type CreateTopicOptions, type SmartModuleInfo } from './admin.js';
 export { Producer, type Data, type ProducerOptions, type ProducerRecord, type RecordMetadata } from './producer.js';
 export {
   Consumer,
