@@ -5,8 +5,12 @@
 // others start fast and work where it is not installed.
 
 import type { ConnectorType } from './connector.js';
+import { fileSink, fileSource } from './file.js';
+import { httpSink } from './http-sink.js';
+import { httpSource } from './http-source.js';
 import { registerConnector } from './registry.js';
+import { webhookSource } from './webhook.js';
 
-export const BUILTIN_CONNECTORS: readonly ConnectorType<unknown>[] = [];
+export const BUILTIN_CONNECTORS: readonly ConnectorType<unknown>[] = [httpSource, httpSink, webhookSource, fileSource, fileSink];
 
 for (const type of BUILTIN_CONNECTORS) registerConnector(type);
