@@ -272,6 +272,31 @@ export class JsonValue {
     return v;
   }
 
+  /** Turns this value into an empty value of `kind` (in place). */
+  reset(kind: JsonKind): void {
+    this.kind = kind;
+    this.boolValue = false;
+    this.numKind = NUM_POS_INT;
+    this.uintValue = 0;
+    this.intValue = 0;
+    this.floatValue = 0;
+    this.stringValue = "";
+    this.items = [];
+    this.keys = [];
+    this.values = [];
+    this.index = null;
+  }
+
+  /** The member `key`, inserted as null at the end when absent (turns a non-object into an empty object first). */
+  entry(key: string): JsonValue {
+    if (this.kind != JsonKind.Object) this.becomeObject();
+    const i = this.lookup(key);
+    if (i >= 0) return this.values[i];
+    const v = new JsonValue();
+    this.set(key, v);
+    return v;
+  }
+
   private becomeObject(): void {
     this.kind = JsonKind.Object;
     this.keys = [];
