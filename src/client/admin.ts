@@ -4,7 +4,8 @@
 import { ErrorCode } from '../protocol/error-code.js';
 import type { Status } from '../protocol/messages/status.js';
 import type { TopicSpec } from '../protocol/messages/objects/topic.js';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { SmartModuleWasmFormat, type SmartModuleSpec } from '../protocol/messages/objects/smartmodule.js';
 import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
 import { CreateApi, DeleteApi, ListApi } from './apis.js';
 import type { Link } from './connection.js';
@@ -100,6 +101,26 @@ export class Admin {
 
   listSpus(): Promise<SpuInfo[]> {
     return this.metadata.spus();
+  }
+
+  /**
+   * Registers a SmartModule (as `fluvio smartmodule create NAME --wasm-file F`):
+   * the wasm travels gzipped (raw bytes are gzipped here; gzipped bytes are
+   * sent as they are). ServerError when the name is taken or invalid, or the
+   * bytes are not WebAssembly.
+   */
+  async createSmartModule(name: string, wasm: Uint8Array, options: { dryRun?: boolean } = {}): Promise<void> {
+    const bytes = Buffer.from(wasm.buffer, wasm.byteOffset, wasm.byteLength);
+    const payload = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b ? bytes : gzipSync(bytes);
+    const spec: SmartModuleSpec = { wasm: { format: SmartModuleWasmFormat.Binary, payload } };
+    const status = await this.sc.send(CreateApi, { kind: 'SmartModule', name, dryRun: options.dryRun ?? false, spec });
+    checkStatus(status, `cannot create SmartModule "${name}"`);
+  }
+
+  /** Deletes a registered SmartModule (ServerError SmartModuleNotFound when there is none of that name). */
+  async deleteSmartModule(name: string): Promise<void> {
+    const status = await this.sc.send(DeleteApi, { kind: 'SmartModule', key: name, force: false });
+    checkStatus(status, `cannot delete SmartModule "${name}"`);
   }
 
   /** SmartModules registered on the cluster, sorted by name (summaries: no module bytes). */
