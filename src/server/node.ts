@@ -13,6 +13,7 @@ import { SmartEngine, type SmartEngineLimits } from '../smartengine/index.js';
 import { SmartModuleService } from './spu/smartmodules.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
+import { startConnectorService, type ConnectorService, type ConnectorServiceConfig } from '../connectors/service.js';
 
 export { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT };
 
@@ -27,6 +28,8 @@ export interface NodeConfig {
   limits: ServerLimits;
   /** Per-invocation fuel and per-instance memory for SmartModules. */
   smartmodules: Partial<SmartEngineLimits>;
+  /** Managed connectors and their admin endpoint (src/connectors/service.ts). */
+  connectors?: ConnectorServiceConfig;
   logger: Logger;
 }
 
@@ -71,6 +74,8 @@ export interface RunningNode {
   readonly topics: TopicRegistry;
   readonly smartmodules: SmartModuleRegistry;
   readonly replicas: ReplicaManager;
+  /** Managed connectors (undefined when disabled). */
+  readonly connectors: ConnectorService | undefined;
   stats(): NodeStats;
   /** Stops accepting, closes every connection, flushes and closes every partition. */
   stop(): Promise<void>;
@@ -137,7 +142,23 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await releaseAll();
     throw err;
   }
-  log.info({ sc: `${config.host}:${scPort}`, spu: `${config.host}:${spuPort}`, dataDir: config.dataDir }, 'freshet node started');
+  // Connectors run in this process against the node's own endpoint; they stop before the listeners.
+  let connectors: ConnectorService | undefined;
+  try {
+    connectors = await startConnectorService({
+      config: config.connectors ?? {},
+      dataDir: config.dataDir,
+      host: config.host,
+      endpoint: `${config.host}:${scPort}`,
+      scPort: config.scPort,
+      log,
+    });
+  } catch (err) {
+    await Promise.all([sc.close(), spu.close()]);
+    await releaseAll();
+    throw err;
+  }
+  log.info({ sc: `${config.host}:${scPort}`, spu: `${config.host}:${spuPort}`, dataDir: config.dataDir, connectorAdmin: connectors?.adminUrl }, 'freshet node started');
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -147,6 +168,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     topics,
     smartmodules,
     replicas,
+    connectors,
     stats() {
       return {
         scConnections: sc.connectionCount,
@@ -157,6 +179,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     stop() {
       stopping ??= (async () => {
+        await connectors?.stop();
         await Promise.all([sc.close(), spu.close()]);
         await releaseAll();
         log.info('freshet node stopped');
