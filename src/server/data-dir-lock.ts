@@ -5,7 +5,9 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
-function processAlive(pid: number): boolean {
+export const LOCK_FILE = 'freshet.lock';
+
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -14,12 +16,18 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** The pid of the live process holding the data dir's lock, if there is one. */
+export async function dataDirLockOwner(dataDir: string): Promise<number | undefined> {
+  const owner = Number((await readFile(path.join(dataDir, LOCK_FILE), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(owner) && owner > 0 && processAlive(owner) ? owner : undefined;
+}
+
 /**
  * One node per data dir: two processes appending to the same segments would
  * corrupt them. A lock left by a killed process (its pid is gone) is taken over.
  */
 export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> {
-  const file = path.join(dataDir, 'freshet.lock');
+  const file = path.join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(file, 'wx');
