@@ -1,6 +1,13 @@
+import { rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlushPolicy } from '../../storage/index.js';
-import { defaultNodeConfig, defaultDataDir, startNode, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../server/node.js';
+import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../server/defaults.js';
+import { CliError, usageError } from '../output/errors.js';
+import { examples, note, printLine } from '../output/format.js';
+import { parseDuration } from '../output/units.js';
+import { checkDataDir, runningNodePid, startDaemon, stopLocalNode } from '../local-node.js';
+import { clusterStatusCommand } from './cluster-status.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -15,15 +22,30 @@ export function parseFlushPolicy(value: string): FlushPolicy {
   throw new InvalidArgumentError("expected 'always', 'os' or 'interval:<ms>'");
 }
 
+function flushPolicyText(policy: FlushPolicy): string {
+  return policy.kind === 'interval' ? `interval:${policy.intervalMs}` : policy.kind;
+}
+
 interface StartOptions {
   dataDir: string;
   scPort: number;
   spuPort: number;
   host: string;
   flush: FlushPolicy;
+  daemon?: boolean;
 }
 
 async function runClusterStart(options: StartOptions): Promise<void> {
+  if (options.daemon) {
+    const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
+    const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
+    process.stderr.write(
+      `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
+        `  data: ${options.dataDir}\n  log: ${started.log}\nStop it with \`freshet cluster shutdown --data-dir ${options.dataDir}\`.\n`,
+    );
+    return;
+  }
+  const { defaultNodeConfig, startNode } = await import('../../server/node.js');
   const node = await startNode(
     defaultNodeConfig({
       dataDir: options.dataDir,
@@ -48,14 +70,33 @@ async function runClusterStart(options: StartOptions): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // The process now lives until a signal; main must not exit it.
+  await new Promise(() => {});
+}
+
+async function confirmDelete(dataDir: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw usageError(`refusing to delete ${dataDir} without confirmation`, 'pass --force (stdin is not a terminal to ask on)');
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`Delete ${dataDir} with every topic and record in it? Type "delete" to confirm: `);
+  prompt.close();
+  return answer.trim() === 'delete';
+}
+
+function dataDirOption(what: string): Option {
+  return new Option('--data-dir <dir>', what).default(defaultDataDir());
 }
 
 export function clusterCommand(): Command {
-  const cluster = new Command('cluster').description('run and manage a local Freshet node');
+  const cluster = new Command('cluster')
+    .description('run and manage a local Freshet node')
+    .addHelpText(
+      'after',
+      examples('freshet cluster start', 'freshet cluster start --daemon', 'freshet cluster status', 'freshet cluster shutdown', 'freshet cluster delete --force'),
+    );
   cluster
     .command('start')
-    .description('start a node (SC and SPU) in the foreground on local disk; stops cleanly on SIGINT/SIGTERM')
-    .option('--data-dir <dir>', 'where topics and records are stored', defaultDataDir())
+    .description('start a node (SC and SPU) on local disk: in the foreground (Ctrl-C or SIGTERM stops it cleanly), or with --daemon in the background')
+    .addOption(dataDirOption('where topics and records are stored'))
     .option('--sc-port <port>', 'SC port (clients connect here)', parsePort, DEFAULT_SC_PORT)
     .option('--spu-port <port>', 'SPU port (advertised to clients for produce and consume)', parsePort, DEFAULT_SPU_PORT)
     .option('--host <host>', 'address to listen on and to advertise', '127.0.0.1')
@@ -67,13 +108,48 @@ export function clusterCommand(): Command {
         .argParser(parseFlushPolicy)
         .default({ kind: 'always' }, 'always'),
     )
+    .option('--daemon', 'run in the background (log in <data-dir>/freshet.log); returns once the node answers')
     .addHelpText(
       'after',
-      `
-Examples:
-  $ freshet cluster start
-  $ freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105`,
+      examples('freshet cluster start', 'freshet cluster start --daemon', 'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105'),
     )
     .action(runClusterStart);
+
+  cluster.addCommand(clusterStatusCommand(dataDirOption('also say whether a node holds this data dir')));
+
+  cluster
+    .command('shutdown')
+    .description('stop the node running on a data dir (SIGTERM: appends are flushed); data is kept')
+    .addOption(dataDirOption('data dir of the node to stop'))
+    .addOption(new Option('--timeout <time>', 'how long to wait for it to stop').argParser(parseDuration).default(30_000, '30s'))
+    .addHelpText('after', examples('freshet cluster shutdown', 'freshet cluster shutdown --data-dir /var/lib/freshet'))
+    .action(async (flags: { dataDir: string; timeout: number }) => {
+      const pid = await stopLocalNode(flags.dataDir, flags.timeout);
+      if (pid === undefined) note(`no Freshet node is running on data dir ${flags.dataDir}; nothing to stop`);
+      else await printLine(`Freshet node (pid ${pid}) stopped; data kept in ${flags.dataDir}`);
+    });
+
+  cluster
+    .command('delete')
+    .description('delete a local data dir: every topic and record (no node may be running on it)')
+    .addOption(dataDirOption('data dir to delete'))
+    .option('--force', 'do not ask for confirmation')
+    .addHelpText('after', examples('freshet cluster delete', 'freshet cluster delete --data-dir /tmp/freshet-test --force'))
+    .action(async (flags: { dataDir: string; force?: boolean }) => {
+      if ((await checkDataDir(flags.dataDir)) === 'missing') {
+        note(`nothing to delete: ${flags.dataDir} does not exist`);
+        return;
+      }
+      const pid = await runningNodePid(flags.dataDir);
+      if (pid !== undefined) {
+        throw new CliError(`a node (pid ${pid}) is running on ${flags.dataDir}`, undefined, `stop it first: \`freshet cluster shutdown --data-dir ${flags.dataDir}\``);
+      }
+      if (!flags.force && !(await confirmDelete(flags.dataDir))) {
+        note('Confirmation failed. Aborting.');
+        return;
+      }
+      await rm(flags.dataDir, { recursive: true, force: true });
+      await printLine(`Deleted data dir ${flags.dataDir}`);
+    });
   return cluster;
 }
