@@ -3,6 +3,7 @@
 
 import { Command, Option } from 'commander';
 import { clusterCommand } from './commands/cluster.js';
+import { connectorCommand } from './commands/connector.js';
 import { consumeCommand } from './commands/consume.js';
 import { consumerCommand } from './commands/consumer.js';
 import { dataflowCommand } from './commands/dataflow.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
     .addCommand(consumerCommand())
+    .addCommand(connectorCommand())
     .addCommand(dataflowCommand())
     .addCommand(profileCommand())
     .addCommand(versionCommand())
