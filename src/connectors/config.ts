@@ -326,7 +326,7 @@ export function parseConnectorConfig(text: string, options: ParseOptions = {}): 
   const declared = declaredSecrets(raw, apiVersion);
   const doc = text.includes('${') ? parseYaml(renderSecrets(text, new Set(declared), store), fileName) : raw;
 
-  const meta = parseSection(metaSchema(apiVersion === '0.2.0' ? '0.2.0' : '0.1.0'), doc.meta, 'meta');
+  const meta = parseSection(metaSchema(apiVersion === '0.2.0' ? '0.2.0' : '0.1.0'), doc.meta ?? {}, 'meta');
   warnings.push(...configWarnings(meta));
   if (meta['create-topic'] !== undefined || meta.create_topic !== undefined) {
     warnings.push('meta.create-topic is ignored: the topic is always created when it does not exist');

@@ -211,7 +211,7 @@ function leafIssues(issue: z.core.$ZodIssue, base: readonly PropertyKey[] = []):
  */
 export function parseSection<T extends z.ZodType>(schema: T, value: unknown, prefix: string): z.output<T> {
   const warnings: string[] = [];
-  let input = value === undefined || value === null ? {} : value;
+  let input = value;
   for (let round = 0; round < 8; round++) {
     const result = schema.safeParse(input);
     if (result.success) return attachWarnings(result.data as z.output<T>, warnings);
