@@ -138,10 +138,10 @@ export function consumeCommand(): Command {
         .default('dynamic'),
     )
     .option('-c, --consumer <id>', 'named consumer: its position is stored on the node and resumed next time')
-    .option('--smartmodule <name>', 'SmartModule stored on the cluster to run on the stream (preview: this node does not run SmartModules yet)')
-    .option('--smartmodule-path <file>', 'local .wasm SmartModule to run on the stream (preview, as --smartmodule)')
-    .addOption(new Option('-e, --params <key=value>', 'SmartModule parameter (repeatable; preview)').argParser(collect(parseParam)))
-    .option('--aggregate-initial <value>', 'initial accumulator of an aggregate SmartModule (preview)')
+    .addOption(new Option('--smartmodule <name>', 'run this SmartModule (stored on the cluster) on the stream, on the node').conflicts('smartmodulePath'))
+    .option('--smartmodule-path <file>', 'run this local .wasm SmartModule on the stream (sent to the node)')
+    .addOption(new Option('-e, --params <key=value>', 'SmartModule parameter (repeatable)').argParser(collect(parseParam)))
+    .option('--aggregate-initial <value>', 'initial accumulator of an aggregate SmartModule')
     .addHelpText(
       'after',
       examples(
@@ -151,6 +151,7 @@ export function consumeCommand(): Command {
         "freshet consume events -B -d -F '{{time}} {{partition}}/{{offset}} {{key}}={{value}}'",
         'freshet consume events -p 0 -o 42 --end 99',
         'freshet consume events -B --consumer billing     # resumes where "billing" stopped',
+        'freshet consume events -B -d --smartmodule-path filter.wasm -e regex=buy',
       ),
     )
     .action(runConsume);
