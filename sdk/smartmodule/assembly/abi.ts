@@ -66,7 +66,7 @@ function takeFailure(): string | null {
 let lastOut: usize = 0;
 
 export function smAlloc(len: i32): i32 {
-  return <i32>heap.alloc(<usize>(len > 0 ? len : 1));
+  return <i32>heap.alloc(len > 0 ? <usize>len : 1);
 }
 
 export function smDealloc(ptr: i32, len: i32): void {
@@ -134,7 +134,7 @@ function decodeInput(ptr: i32, len: i32, version: i32, aggregate: bool): Input {
   if (version >= 22) input.baseTimestamp = r.i64();
   if (aggregate && r.ok) {
     const accLen = <i32>r.u32();
-    input.accumulator = r.bytes(<usize>(accLen > 0 ? accLen : 0));
+    input.accumulator = r.bytes(accLen > 0 ? <usize>accLen : 0);
   }
   if (!r.ok) {
     input.status = DECODING_BASE_INPUT;
