@@ -5,7 +5,7 @@
 //   const { outFile, wasm } = await buildProject({ path: 'my-filter' });
 //   const { records, error } = await runLocal([{ wasm, name: 'my-filter', params: { term: 'a' } }], [{ key: null, value: Buffer.from('apple') }]);
 
-export { AscCompileError, ascVersion, compileEntry, SDK_DIR, SDK_PACKAGE, stopCompiler, type AscBuildOptions, type AscCompileResult } from './asc.js';
+export { AscCompileError, ascVersion, compileEntry, sdkSourcesHash, SDK_DIR, SDK_PACKAGE, stopCompiler, type AscBuildOptions, type AscCompileResult } from './asc.js';
 export { entrySource, exportedNames, sourceExports, type SourceExports } from './entry.js';
 export {
   buildProject,
