@@ -5,12 +5,15 @@
 // others start fast and work where it is not installed.
 
 import type { ConnectorType } from './connector.js';
+import { duckdbSink } from './duckdb-sink/index.js';
 import { fileSink, fileSource } from './file.js';
 import { httpSink } from './http-sink.js';
 import { httpSource } from './http-source.js';
+import { mqttSource } from './mqtt-source/index.js';
 import { registerConnector } from './registry.js';
+import { sqlSink } from './sql-sink/index.js';
 import { webhookSource } from './webhook.js';
 
-export const BUILTIN_CONNECTORS: readonly ConnectorType<unknown>[] = [httpSource, httpSink, webhookSource, fileSource, fileSink];
+export const BUILTIN_CONNECTORS: readonly ConnectorType<unknown>[] = [httpSource, httpSink, webhookSource, fileSource, fileSink, mqttSource, sqlSink, duckdbSink];
 
 for (const type of BUILTIN_CONNECTORS) registerConnector(type);
