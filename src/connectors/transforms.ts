@@ -9,29 +9,11 @@
 // override a built-in by registering the real Hub module under its name.
 
 import type { Freshet, SmartModuleSpec } from '../client/index.js';
+import { builtinSmartModule } from '../smartengine/builtins.js';
 import { SmartEngine, type ChainError, type SmartChain, type SmartRecord } from '../smartengine/index.js';
 import type { SourceRecord } from './connector.js';
 import { ConfigError } from './errors.js';
 import type { TransformStep } from './config.js';
-
-type BuiltinLookup = (name: string) => Promise<Uint8Array | undefined>;
-let builtinLookup: Promise<BuiltinLookup | undefined> | undefined;
-
-/** `builtinSmartModule(name)` of src/smartengine/builtins.ts, when that module exists. */
-async function builtinSmartModule(name: string): Promise<Uint8Array | undefined> {
-  builtinLookup ??= (async () => {
-    const specifier = '../smartengine/builtins.js';
-    try {
-      const module = (await import(specifier)) as { builtinSmartModule?: BuiltinLookup };
-      return module.builtinSmartModule;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-      throw err;
-    }
-  })();
-  const lookup = await builtinLookup;
-  return lookup ? lookup(name) : undefined;
-}
 
 /** The module bytes for a `uses` name: registered on the cluster, else built in. */
 export async function resolveSmartModule(client: Freshet, name: string): Promise<{ wasm: Uint8Array; registered: boolean }> {
