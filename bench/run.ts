@@ -2,6 +2,7 @@ import os from 'node:os';
 import { startChildNode } from '../test/helpers/child-node.js';
 import { tempDir, removeDir } from '../test/helpers/test-node.js';
 import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
+import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -32,6 +33,15 @@ async function main(): Promise<void> {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
     latencies.push(await benchFluvioTailLatency(node.endpoint, 200 * scale));
+    for (const [records, bytes] of [
+      [50_000 * scale, 1024],
+      [200_000 * scale, 100],
+    ]) {
+      const { results: freshet, latency } = await benchFreshetClient(node.endpoint, records, bytes);
+      results.push(...freshet);
+      latencies.push(latency);
+    }
+    latencies.push(await benchFreshetTailLatency(node.endpoint, 200 * scale));
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
