@@ -8,7 +8,9 @@ import pino from 'pino';
 import type { Source, SourceRecord } from '../../src/connectors/connector.js';
 import { formatMessage, mqttSource, type MqttSourceConfig } from '../../src/connectors/mqtt-source/index.js';
 import { mosquittoUnavailable, startMosquitto, type TestMosquitto } from '../helpers/mosquitto.js';
+import { readAll, startConnector, stateDirOf, waitFor } from '../helpers/connectors.js';
 import { freePort } from '../helpers/postgres.js';
+import { removeDir, startTestNode } from '../helpers/test-node.js';
 
 const log = pino({ level: process.env.FRESHET_TEST_LOG ?? 'silent' });
 
@@ -162,6 +164,65 @@ describe('mqtt-source', { skip: process.env.CI ? false : mosquittoUnavailable() 
       assert.deepEqual(numbers, Array.from({ length: 20 }, (_, i) => i));
     } finally {
       await second.stop();
+    }
+  });
+
+  it('end to end through the runtime: MQTT publishes → records in the topic', async () => {
+    const node = await startTestNode();
+    try {
+      const source = startConnector(
+        `apiVersion: 0.1.0
+meta:
+  name: plant-sensors
+  type: mqtt-source
+  version: 0.3.0
+  topic: plant-sensors
+mqtt:
+  url:
+    secret:
+      name: MQTT_URL
+  topic: "plant/+/telemetry"
+  client_id: freshet-e2e
+  timeout:
+    secs: 30
+    nanos: 0
+  payload_output_type: json
+`,
+        { endpoint: node.endpoint, stateDir: stateDirOf(node.dataDir), secrets: { MQTT_URL: broker.url } },
+      );
+      try {
+        await source.running;
+        // QoS 0: publish markers until the subscription is in place, then the real messages.
+        await waitFor(
+          'the subscription',
+          async () => {
+            await publisher.publishAsync('plant/0/telemetry', '{"marker":true}');
+            return source.stats.records > 0 ? true : undefined;
+          },
+          15_000,
+        );
+        for (let i = 1; i <= 5; i++) await publisher.publishAsync(`plant/${i}/telemetry`, JSON.stringify({ temp: 20 + i }));
+        await publisher.publishAsync('plant/9/status', '{"not":"matched"}');
+        const records = await waitFor(
+          'five telemetry records',
+          async () => {
+            const all = await readAll(node.endpoint, 'plant-sensors');
+            return all.filter((r) => !r.valueString().includes('marker')).length >= 5 ? all : undefined;
+          },
+          15_000,
+        );
+        const values = records.filter((r) => !r.valueString().includes('marker')).map((r) => r.json<{ mqtt_topic: string; payload: { temp: number } }>());
+        assert.deepEqual(
+          values.map((v) => [v.mqtt_topic, v.payload.temp]),
+          [1, 2, 3, 4, 5].map((i) => [`plant/${i}/telemetry`, 20 + i]),
+        );
+        assert.equal(records[0].key, null);
+      } finally {
+        await source.stop();
+      }
+    } finally {
+      await node.stop();
+      await removeDir(node.dataDir);
     }
   });
 

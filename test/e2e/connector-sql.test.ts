@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import path from 'node:path';
 import pino from 'pino';
 import pg from 'pg';
+import { Freshet } from '../../src/client/index.js';
 import Database from 'better-sqlite3';
 import type { Sink, SinkRecord } from '../../src/connectors/connector.js';
 import { sqlSink, type SqlSinkConfig } from '../../src/connectors/sql-sink/index.js';
@@ -14,7 +15,8 @@ import { parseSqliteUrl, SqliteDriver } from '../../src/connectors/sql-sink/sqli
 import { SqlWriter } from '../../src/connectors/sql-sink/writer.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { insert, record, upsert, type Cell } from '../helpers/sql-records.js';
-import { removeDir, tempDir } from '../helpers/test-node.js';
+import { readRecords, startConnector, stateDirOf, waitFor } from '../helpers/connectors.js';
+import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
 
 const log = pino({ level: process.env.FRESHET_TEST_LOG ?? 'silent' });
 
@@ -321,6 +323,84 @@ describe('sql-sink: PostgreSQL', { skip: process.env.CI ? false : postgresUnavai
       current = await fresh();
     });
     suite(() => current);
+  });
+
+  it('end to end through the runtime: JSON records → json-sql (upsert) on the SPU → sql-sink → rows; a refused record → dead-letter topic', async () => {
+    const d = await fresh();
+    await d.exec('CREATE TABLE device_state (device_id int PRIMARY KEY CHECK (device_id > 0), status text, doc jsonb)');
+    const node = await startTestNode();
+    const client = await Freshet.connect({ endpoint: node.endpoint });
+    try {
+      await client.admin.createTopic('device-events');
+      const producer = await client.producer('device-events');
+      const events = [
+        { device: { id: 1, status: 'on' } },
+        { device: { id: 2, status: 'off' } },
+        { device: { id: 1, status: 'idle' } },
+        { device: { id: -1, status: 'bogus' } },
+        { device: { id: 3 } },
+        { device: { id: 2, status: 'on' } },
+      ];
+      for (const e of events) await producer.send(null, JSON.stringify(e));
+      await producer.flush();
+      const sink = startConnector(
+        `apiVersion: 0.1.0
+meta:
+  name: pg-state
+  type: sql-sink
+  version: 0.5.0
+  topic: device-events
+  consumer:
+    offset:
+      strategy: manual
+      start: beginning
+sql:
+  url:
+    secret:
+      name: PG_URL
+transforms:
+  - uses: infinyon/json-sql@0.2.1
+    with:
+      mapping:
+        table: device_state
+        operation: upsert
+        unique-columns: [device_id]
+        map-columns:
+          device_id:
+            json-key: device.id
+            value: {type: int, required: true}
+          status:
+            json-key: device.status
+            value: {type: text, default: unknown}
+          doc:
+            json-key: "$"
+            value: {type: jsonb}
+`,
+        { endpoint: node.endpoint, stateDir: stateDirOf(node.dataDir), secrets: { PG_URL: d.url } },
+      );
+      try {
+        const dead = (await readRecords(node.endpoint, 'pg-state-dlq', 1, 30_000))[0].json<{ error: string; value: string; source: { offset: number } }>();
+        assert.match(dead.error, /device_state.*check constraint/);
+        assert.equal(dead.source.offset, 3);
+        await waitFor('every record written', () => (sink.stats.records + sink.stats.deadLetters >= events.length ? true : undefined), 30_000);
+        const rows = await d.rows('SELECT device_id, status, doc FROM device_state ORDER BY device_id');
+        assert.deepEqual(
+          rows.map((r) => [r.device_id, r.status]),
+          [
+            [1, 'idle'],
+            [2, 'on'],
+            [3, 'unknown'],
+          ],
+        );
+        assert.deepEqual(rows[2].doc, { device: { id: 3 } });
+      } finally {
+        await sink.stop();
+      }
+    } finally {
+      await client.close();
+      await node.stop();
+      await removeDir(node.dataDir);
+    }
   });
 
   it('a server that goes away makes write() throw; once it is back the same write succeeds', async () => {
