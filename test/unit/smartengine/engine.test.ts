@@ -1,5 +1,7 @@
 // Engine behaviour beyond the vectors: compile cache, instance reuse, WASI
-// modules, look-back, wire invocations and stored batches.
+// modules, look-back, wire invocations and stored batches. The modules are
+// our AssemblyScript ones (test/fixtures/smartmodules, built at test time by
+// asc.ts) and synthetic ones (helpers.ts).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -15,19 +17,22 @@ import {
   SmartModuleError,
   wasmFromPayload,
 } from '../../../src/smartengine/index.js';
-import { hex, I32, i32c, loadVectors, loadWasm, recordView, recs, syntheticModule, tracer, type VectorFile } from './helpers.js';
+import { asModules } from './asc.js';
+import { hex, I32, i32c, loadVectors, notWasm, recs, syntheticModule, tracer, vectorInputRecords, type VectorFile } from './helpers.js';
+
+const mods = await asModules(['map-upper', 'filter-on-a', 'filter-map', 'filter-param', 'aggregate-concat', 'array-map', 'wasi-filter', 'lookback-filter']);
 
 describe('compile cache and instance reuse', () => {
   it('a module is compiled once and cached by content hash', async () => {
     const engine = new SmartEngine();
-    const wasm = loadWasm('py-map');
+    const wasm = mods['map-upper'];
     const a = await engine.buildChain([{ wasm, name: 'first' }]);
     assert.deepEqual([engine.stats().compiles, engine.stats().cacheHits], [1, 0]);
     const b = await engine.buildChain([{ wasm: Buffer.from(wasm), name: 'second' }]); // same bytes, another buffer and name
     assert.deepEqual([engine.stats().compiles, engine.stats().cacheHits], [1, 1]);
     const [c, d] = await Promise.all([
       engine.buildChain([{ wasm, name: 'x' }]),
-      engine.buildChain([{ wasm: loadWasm('py-filter-on-a'), name: 'y' }]),
+      engine.buildChain([{ wasm: mods['filter-on-a'], name: 'y' }]),
     ]);
     assert.deepEqual([engine.stats().compiles, engine.stats().cacheHits, engine.stats().cachedModules], [2, 2, 2]);
     assert.equal(a.modules()[0].sha256, b.modules()[0].sha256);
@@ -37,7 +42,7 @@ describe('compile cache and instance reuse', () => {
 
   it('a second build of a cached module is much faster than the first', async () => {
     const engine = new SmartEngine();
-    const wasm = loadWasm('node-server-logs-filter-2022');
+    const wasm = mods['array-map'];
     let t = performance.now();
     (await engine.buildChain([{ wasm, name: 'cold' }])).close();
     const cold = performance.now() - t;
@@ -49,16 +54,16 @@ describe('compile cache and instance reuse', () => {
 
   it('the cache is bounded (least recently used goes first)', async () => {
     const engine = new SmartEngine({ cacheSize: 2 });
-    const mods = ['py-map', 'py-filter-on-a', 'py-filter-map'].map((n) => loadWasm(n));
-    for (const wasm of mods) (await engine.buildChain([{ wasm, name: 'm' }])).close();
+    const three = [mods['map-upper'], mods['filter-on-a'], mods['filter-map']];
+    for (const wasm of three) (await engine.buildChain([{ wasm, name: 'm' }])).close();
     assert.equal(engine.stats().cachedModules, 2);
-    (await engine.buildChain([{ wasm: mods[0], name: 'm' }])).close();
+    (await engine.buildChain([{ wasm: three[0], name: 'm' }])).close();
     assert.equal(engine.stats().compiles, 4, 'the evicted module is compiled again');
   });
 
   it('a failed compilation is not cached', async () => {
     const engine = new SmartEngine();
-    const bad = loadWasm('apackage_module');
+    const bad = notWasm();
     await assert.rejects(engine.buildChain([{ wasm: bad, name: 'a' }]), SmartModuleError);
     await assert.rejects(engine.buildChain([{ wasm: bad, name: 'b' }]), /SmartModule "b": invalid wasm/);
     assert.equal(engine.stats().cachedModules, 0);
@@ -67,7 +72,7 @@ describe('compile cache and instance reuse', () => {
   it('one instance serves every batch of a chain (init once, its state kept)', async () => {
     const t = tracer();
     const engine = new SmartEngine({ trace: t.hook });
-    const chain = await engine.buildChain([{ wasm: loadWasm('py-filter-param'), name: 'f', params: { key: 'an' } }]);
+    const chain = await engine.buildChain([{ wasm: mods['filter-param'], name: 'f', params: { key: 'an' } }]);
     for (let i = 0; i < 5; i++) {
       const out = chain.process(recs('apple', 'banana'), { baseOffset: i * 2 });
       assert.deepEqual(out.records.map((r) => r.value.toString()), ['banana']);
@@ -85,7 +90,7 @@ describe('compile cache and instance reuse', () => {
 
   it('aggregate state lives per chain', async () => {
     const engine = new SmartEngine();
-    const wasm = loadWasm('py-aggregate');
+    const wasm = mods['aggregate-concat'];
     const a = await engine.buildChain([{ wasm, name: 'a', accumulator: Buffer.from('A') }]);
     const b = await engine.buildChain([{ wasm, name: 'b' }]);
     a.process(recs('1'), { baseOffset: 0 });
@@ -98,25 +103,40 @@ describe('compile cache and instance reuse', () => {
 });
 
 describe('WASI modules', () => {
-  it('runs the wasm32-wasi build of the server-logs filter (2024 SDK) like the 2022 build', async () => {
-    const logs = loadVectors<VectorFile>('node-server-logs-filter-2022.json');
-    const v22 = logs.vectors.find((v) => v.name === 'levels-v22');
-    assert.ok(v22);
+  it('an AssemblyScript module with WASI imports filters like its plain twin, byte for byte, and writes to stderr', async () => {
+    const vectors = loadVectors<VectorFile>('py-filter-on-a.json');
+    const written: [number, string][] = [];
     const t = tracer();
-    const engine = new SmartEngine({ trace: t.hook });
-    const wasm = loadWasm('node-server-logs-filter-2024-wasi');
-    const chain = await engine.buildChain([{ wasm, name: 'logs-wasi', version: 22 }]);
-    const input = Buffer.from(v22.input_hex, 'hex');
-    const rawLen = input.readUInt32BE(8);
-    const out = chain.process(input.subarray(12, 12 + rawLen), { baseOffset: 0, baseTimestamp: 1_700_000_000_000 });
-    assert.equal(out.error, undefined);
-    assert.equal(hex(t.calls[0].input), v22.input_hex);
-    assert.equal(hex(t.calls[0].output), v22.output_hex);
-    // A 2024 SDK decodes v25 input with a real timestamp (the 2022 build returns -11).
-    const v25 = await engine.buildChain([{ wasm, name: 'logs-wasi', version: 25 }]);
-    const out25 = v25.process(input.subarray(12, 12 + rawLen), { baseOffset: 0, baseTimestamp: 1_700_000_000_000 });
-    assert.equal(out25.error, undefined);
-    assert.deepEqual(out25.records.map(recordView), out.records.map(recordView));
+    const engine = new SmartEngine({ trace: t.hook, wasiOutput: (fd, bytes) => written.push([fd, bytes.toString()]) });
+    const wasm = mods['wasi-filter'];
+    const compiled = await engine.compile(wasm);
+    assert.deepEqual([...compiled.wasiImports].sort(), ['environ_sizes_get', 'fd_write', 'proc_exit']);
+    for (const name of ['v22', 'v23']) {
+      const v = vectors.vectors.find((x) => x.name === name);
+      assert.ok(v?.decoded?.input);
+      const chain = await engine.buildChain([{ wasm, name: 'wasi', version: v.version }]);
+      const out = chain.process(vectorInputRecords(v, false), {
+        baseOffset: Number(v.decoded.input.baseOffset),
+        baseTimestamp: Number(v.decoded.input.baseTimestamp),
+      });
+      assert.equal(out.error, undefined);
+      const call = t.calls[t.calls.length - 1];
+      assert.equal(hex(call.input), v.input_hex);
+      assert.equal(hex(call.output), v.output_hex);
+      chain.close();
+    }
+    // fd_write reached the configured output; environ_sizes_get reports no environment
+    assert.deepEqual(written, [
+      [2, 'wasi-filter: kept 2 of 3 records; 0 environment variables\n'],
+      [2, 'wasi-filter: kept 2 of 3 records; 0 environment variables\n'],
+    ]);
+    // proc_exit ends the call (and the chain) as a trap naming the module and the batch
+    const chain = await engine.buildChain([{ wasm, name: 'wasi' }]);
+    const out = chain.process(recs('cat', 'exit'), { baseOffset: 30 });
+    assert.equal(out.error?.kind, 'trap');
+    assert.match(out.error?.message ?? '', /SmartModule "wasi" trapped in filter for the batch at base offset 30: module called proc_exit\(3\)/);
+    assert.equal(chain.process(recs('cat'), { baseOffset: 31 }).error?.kind, 'closed');
+    assert.equal(written.length, 2);
   });
 
   it('fd_write reaches the configured output; proc_exit ends the call', async () => {
@@ -146,14 +166,14 @@ describe('WASI modules', () => {
 });
 
 describe('look-back', () => {
-  const wasm = loadWasm('lookback-filter');
+  const wasm = mods['lookback-filter'];
 
   it('feeds the records to look_back once per module before the first batch; the state carries over', async () => {
     const t = tracer();
     const engine = new SmartEngine({ trace: t.hook });
     const chain = await engine.buildChain([
       { wasm, name: 'lb', lookback: { last: 3 }, version: 23 },
-      { wasm: loadWasm('py-map'), name: 'no-lookback-export', lookback: { last: 5 } },
+      { wasm: mods['map-upper'], name: 'no-lookback-export', lookback: { last: 5 } },
     ]);
     assert.equal(chain.needsLookBack, true);
     assert.deepEqual(chain.modules()[0].lookback, { last: 3 });
@@ -194,7 +214,7 @@ describe('look-back', () => {
   it('init sees the lookback in its params unless told otherwise', async () => {
     const t = tracer();
     const engine = new SmartEngine({ trace: t.hook });
-    const filterParam = loadWasm('py-filter-param');
+    const filterParam = mods['filter-param'];
     await engine.buildChain([{ wasm: filterParam, name: 'a', params: { key: 'fru' }, lookback: { last: 10, age: { seconds: 3600, nanos: 0 } } }]);
     const vectors = loadVectors<VectorFile>('py-filter-param.json');
     const initVector = vectors.vectors.find((v) => v.name === 'init-with-lookback-v22/init');
@@ -205,8 +225,8 @@ describe('look-back', () => {
 });
 
 describe('wire invocations', () => {
-  const mapWasm = loadWasm('py-map');
-  const aggWasm = loadWasm('py-aggregate');
+  const mapWasm = mods['map-upper'];
+  const aggWasm = mods['aggregate-concat'];
 
   it('AdHoc (gzipped), Predefined (looked up), kinds, params, accumulator and version', async () => {
     const invocations: SmartModuleInvocation[] = [
@@ -266,7 +286,7 @@ describe('stored batches', () => {
   it('a stored batch (gzip) goes in as its decompressed records section, base offset and first timestamp', async () => {
     const t = tracer();
     const engine = new SmartEngine({ trace: t.hook });
-    const chain = await engine.buildChain([{ wasm: loadWasm('py-map'), name: 'upper', version: 23 }]);
+    const chain = await engine.buildChain([{ wasm: mods['map-upper'], name: 'upper', version: 23 }]);
     const batch = encodeBatch(
       [{ value: Buffer.from('one') }, { key: Buffer.from('k'), value: Buffer.from('two'), timestampDelta: 5 }],
       { baseOffset: 1000, firstTimestamp: 1_700_000_000_000, compression: Compression.Gzip },
@@ -289,7 +309,7 @@ describe('stored batches', () => {
 describe('parallel use', () => {
   it('many chains of the same module run side by side', async () => {
     const engine = new SmartEngine();
-    const wasm = loadWasm('py-filter-on-a');
+    const wasm = mods['filter-on-a'];
     const chains = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.buildChain([{ wasm, name: `c${i}` }])));
     assert.equal(engine.stats().compiles, 1);
     for (const [i, chain] of chains.entries()) {

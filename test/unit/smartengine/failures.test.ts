@@ -1,17 +1,22 @@
 // Every way a SmartModule can fail, and that a failure ends only its own
-// chain: bad binaries (negative-binaries.json), missing imports/exports,
-// error status, trap, runaway loop (fuel), memory growth (per instance and
-// engine-wide), and leaks across calls.
+// chain: bad binaries (negative-binaries.json, rebuilt synthetically),
+// missing imports/exports, error status, trap, runaway loop (fuel), memory
+// growth (per instance and engine-wide), and leaks across calls. Real
+// modules are our AssemblyScript ones (asc.ts).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SmartEngine, SmartModuleError } from '../../../src/smartengine/index.js';
-import { I32, i32c, loadVectors, loadWasm, recs, syntheticModule } from './helpers.js';
+import { asModules } from './asc.js';
+import { I32, i32c, loadVectors, noImportModule, notWasm, recs, syntheticModule, truncatedModule } from './helpers.js';
 
 interface NegativeBinary {
   id: string;
+  size: number;
   result: string;
 }
+
+const mods = await asModules(['map-upper', 'map-upper-leaky', 'filter-on-a', 'filter-template']);
 
 const ok = syntheticModule({
   // copy_records(0, 5) over 5 zero bytes (no successes, no error); return 0
@@ -36,17 +41,21 @@ async function buildError(engine: SmartEngine, wasm: Buffer, name = 'mod'): Prom
 
 describe('bad modules (negative-binaries.json)', () => {
   const negatives = loadVectors<NegativeBinary[]>('negative-binaries.json');
-  const expected: Record<string, { kind: string; text: RegExp }> = {
-    filter_missing_attribute: { kind: 'imports', text: /At least one import is required/ },
-    sm_need_more_data: { kind: 'compile', text: /extends past end of the module/ },
-    apackage_module: { kind: 'compile', text: /expected magic word 00 61 73 6d/ },
+  // The same defects, rebuilt: what the engine says must be what was recorded with the originals.
+  const rebuilt: Record<string, { wasm: Buffer; kind: string; text: string }> = {
+    filter_missing_attribute: { wasm: noImportModule(), kind: 'imports', text: '' },
+    sm_need_more_data: { wasm: truncatedModule(), kind: 'compile', text: 'invalid wasm: ' },
+    apackage_module: { wasm: notWasm(), kind: 'compile', text: 'invalid wasm: ' },
   };
   for (const neg of negatives) {
     it(`${neg.id}: ${neg.result}`, async () => {
+      const { wasm, kind, text } = rebuilt[neg.id];
       const engine = new SmartEngine();
-      const err = await buildError(engine, loadWasm(neg.id), neg.id);
-      assert.equal(err.kind, expected[neg.id].kind);
-      assert.match(err.message, expected[neg.id].text);
+      const err = await buildError(engine, wasm, neg.id);
+      assert.equal(err.kind, kind);
+      // The recorded result, word for word (for compile failures, the WebAssembly compiler's message).
+      assert.ok(err.message.includes(text + neg.result.replace(/^(engine rejects|WebAssembly\.compile fails): /, '')), err.message);
+      if (kind === 'compile') assert.equal(wasm.length, neg.size);
       assert.match(err.message, new RegExp(`SmartModule "${neg.id}"`));
       assert.equal(err.fluvioError.code, 6005);
       assert.equal(err.fluvioError.message, err.message);
@@ -102,7 +111,7 @@ describe('failures while processing', () => {
   it('an error status ends the batch with the module name and batch offset; the chain stays usable', async () => {
     const engine = new SmartEngine();
     const chain = await engine.buildChain([
-      { wasm: loadWasm('node-server-logs-filter-2022'), name: 'logs', version: 25 },
+      { wasm: mods['filter-template'], name: 'logs', version: 25, params: { key: 'a' } },
     ]);
     const out = chain.process(recs('{"level":"info","message":"a"}'), { baseOffset: 40, baseTimestamp: 1_700_000_000_000 });
     assert.equal(out.error?.kind, 'status');
@@ -132,7 +141,7 @@ describe('failures while processing', () => {
 
   it('an infinite loop runs out of fuel, and other chains go on', async () => {
     const engine = new SmartEngine({ limits: { fuel: 5_000_000 } });
-    const good = await engine.buildChain([{ wasm: loadWasm('py-filter-on-a'), name: 'on-a' }]);
+    const good = await engine.buildChain([{ wasm: mods['filter-on-a'], name: 'on-a' }]);
     const bad = await engine.buildChain([{ wasm: runaway, name: 'spinner' }]);
     const started = performance.now();
     const out = bad.process(recs('a'), { baseOffset: 100 });
@@ -152,14 +161,14 @@ describe('failures while processing', () => {
 
   it('a real module over a tight fuel limit is stopped too', async () => {
     const engine = new SmartEngine({ limits: { fuel: 2_000 } });
-    const chain = await engine.buildChain([{ wasm: loadWasm('py-map'), name: 'upper' }]);
+    const chain = await engine.buildChain([{ wasm: mods['map-upper'], name: 'upper' }]);
     const out = chain.process(recs(...Array.from({ length: 200 }, (_, i) => `value ${i}`)), { baseOffset: 0 });
     assert.equal(out.error?.kind, 'fuel');
   });
 
   it('per-chain limits override the engine limits', async () => {
     const engine = new SmartEngine({ limits: { fuel: 2_000 } });
-    const chain = await engine.buildChain([{ wasm: loadWasm('py-map'), name: 'upper' }], { limits: { fuel: 50_000_000 } });
+    const chain = await engine.buildChain([{ wasm: mods['map-upper'], name: 'upper' }], { limits: { fuel: 50_000_000 } });
     const out = chain.process(recs(...Array.from({ length: 200 }, (_, i) => `value ${i}`)), { baseOffset: 0 });
     assert.equal(out.error, undefined);
     assert.equal(out.records.length, 200);
@@ -194,9 +203,9 @@ describe('failures while processing', () => {
     assert.equal(other.process(recs('b'), { baseOffset: 0 }).error, undefined);
   });
 
-  it('a real Rust module leaking its outputs hits the limit too', async () => {
+  it('a real module leaking its outputs (as every Rust SDK module does) hits the limit too; the same module freeing them does not', async () => {
     const engine = new SmartEngine({ limits: { maxMemoryBytes: 3 * 1024 * 1024 } });
-    const chain = await engine.buildChain([{ wasm: loadWasm('py-map'), name: 'rust-map' }]);
+    const chain = await engine.buildChain([{ wasm: mods['map-upper-leaky'], name: 'leaky-map' }]);
     const batch = recs(...Array.from({ length: 100 }, () => 'x'.repeat(1000)));
     let n = 0;
     let out = chain.process(batch, { baseOffset: 0 });
@@ -207,6 +216,11 @@ describe('failures while processing', () => {
     assert.equal(out.error?.kind, 'memory', `after ${n} batches`);
     assert.ok(n > 5 && n < 100, `failed after ${n} batches`);
     assert.equal(out.error?.offset, n * 100);
+    assert.equal(out.error?.fluvioError.code, 6008);
+
+    const tidy = await engine.buildChain([{ wasm: mods['map-upper'], name: 'map' }]);
+    for (let i = 0; i < 200; i++) assert.equal(tidy.process(batch, { baseOffset: i * 100 }).error, undefined);
+    assert.ok(tidy.modules()[0].memoryBytes < 1024 * 1024, `${tidy.modules()[0].memoryBytes} bytes after 200 batches`);
   });
 
   it('the engine-wide memory budget bounds all instances together', async () => {
@@ -263,9 +277,9 @@ describe('failures while processing', () => {
   it('a hard failure in the middle of a chain returns no records', async () => {
     const engine = new SmartEngine();
     const chain = await engine.buildChain([
-      { wasm: loadWasm('py-map'), name: 'upper' },
+      { wasm: mods['map-upper'], name: 'upper' },
       { wasm: unreachable, name: 'boom' },
-      { wasm: loadWasm('py-map'), name: 'upper2' },
+      { wasm: mods['map-upper'], name: 'upper2' },
     ]);
     const out = chain.process(recs('a', 'b'), { baseOffset: 0 });
     assert.equal(out.records.length, 0);
