@@ -1,5 +1,7 @@
 // `npx tsx bench/smartengine.ts`: what the SmartModule engine's time limit
-// costs, measured on real Fluvio modules (test/fixtures/smartmodules):
+// costs, measured on our AssemblyScript SmartModules (test/fixtures/smartmodules
+// and the reference filter, built with asc by test/unit/smartengine/asc.ts and
+// cached under the OS temp directory):
 //
 //   plain     the module as built, called with the Fluvio convention (alloc,
 //             copy the input in, call, copy the output out): the floor
@@ -14,17 +16,13 @@
 // Also the fuel rate of a runaway loop (fuel units per second), which turns
 // the fuel limit into a time bound.
 
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeRecords, SmartEngine, type SmartRecord } from '../src/smartengine/index.js';
 import { instrument } from '../src/smartengine/instrument.js';
+import { asModule, type AsModuleName } from '../test/unit/smartengine/asc.js';
 import { i32c, syntheticModule } from '../test/unit/smartengine/helpers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.resolve(here, '../test/fixtures/smartmodules');
 const VERSION = 22;
 
 function records(n: number, make: (i: number) => string): SmartRecord[] {
@@ -112,28 +110,28 @@ async function workerRoundTrip(wasm: Buffer, fn: string, buf: Buffer, iterations
 }
 
 async function main(): Promise<void> {
-  const cases: { name: string; fixture: string; fn: string; recs: SmartRecord[] }[] = [
-    { name: 'filter (contains "a")', fixture: 'py-filter-on-a', fn: 'filter', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
-    { name: 'map (upper-case)', fixture: 'py-map', fn: 'map', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
-    { name: 'filter_map (parse int)', fixture: 'py-filter-map', fn: 'filter_map', recs: records(200, (i) => String(i * 7)) },
-    { name: 'filter (JSON, serde)', fixture: 'node-server-logs-filter-2022', fn: 'filter', recs: records(200, (i) => JSON.stringify({ level: i % 3 ? 'info' : 'debug', message: `m${i} ${'y'.repeat(60)}` })) },
-    { name: 'array_map (JSON arrays)', fixture: 'py-array-map', fn: 'array_map', recs: records(50, (i) => JSON.stringify([`a${i}`, `b${i}`, `c${i}`, `d${i}`])) },
+  const cases: { name: string; module: AsModuleName; fn: string; recs: SmartRecord[] }[] = [
+    { name: 'filter (contains "a", UTF-8 checked)', module: 'filter-on-a', fn: 'filter', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
+    { name: 'filter (reference AS filter)', module: 'assemblyscript-filter', fn: 'filter', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
+    { name: 'map (upper-case)', module: 'map-upper', fn: 'map', recs: records(200, (i) => `value number ${i} ${'x'.repeat(80)}`) },
+    { name: 'filter_map (parse int)', module: 'filter-map', fn: 'filter_map', recs: records(200, (i) => String(i * 7)) },
+    { name: 'array_map (JSON arrays)', module: 'array-map', fn: 'array_map', recs: records(50, (i) => JSON.stringify([`a${i}`, `b${i}`, `c${i}`, `d${i}`])) },
   ];
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}\n`);
   console.log('| module | batch | plain µs | metered µs | metering cost | engine µs | worker µs | fuel/batch |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
-    const wasm = readFileSync(path.join(fixtures, `${c.fixture}.wasm`));
+    const wasm = await asModule(c.module);
     const raw = encodeRecords(c.recs);
     const buf = input(raw);
     const iterations = 500;
-    // Fresh instances per measurement: Rust SDK modules leak each output, so memory grows with calls.
+    // Fresh instances per measurement (a module that leaks its outputs, as Rust SDK modules do, grows with calls).
     const plain = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, false)));
     const metered = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, true)));
     const plain2 = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, false)));
     const metered2 = time(iterations, ((h) => () => h.call(buf))(await harness(wasm, c.fn, true)));
     const engine = new SmartEngine();
-    const chain = await engine.buildChain([{ wasm, name: c.fixture, version: VERSION }]);
+    const chain = await engine.buildChain([{ wasm, name: c.module, version: VERSION }]);
     const engineUs = time(iterations, () => {
       const out = chain.process(raw, { baseOffset: 0 });
       if (out.error) throw new Error(out.error.message);
