@@ -74,7 +74,7 @@ export function vectorGroups(vectors: Vector[]): Vector[][] {
 /** Runs the calls of a group on one fresh instance, as the engine would; returns [rc, output hex] per call. */
 export async function replayGroup(wasm: Buffer, group: Vector[]): Promise<{ rc: number; output: string }[]> {
   const state: { last: [number, number] | null } = { last: null };
-  const module = await WebAssembly.compile(wasm);
+  const module = await WebAssembly.compile(new Uint8Array(wasm));
   const instance = await WebAssembly.instantiate(module, {
     env: {
       copy_records(ptr: number, len: number) {

@@ -132,12 +132,12 @@ describe('SDK modules', { timeout: 240_000 }, () => {
   });
 
   it('exports exactly memory, alloc, dealloc and the ABI functions, and imports only env.copy_records', async () => {
-    const module = await WebAssembly.compile(wasm.filterParam);
+    const module = await WebAssembly.compile(new Uint8Array(wasm.filterParam));
     assert.deepEqual(WebAssembly.Module.imports(module), [{ module: 'env', name: 'copy_records', kind: 'function' }]);
     assert.deepEqual(WebAssembly.Module.exports(module).map((e) => e.name).sort(), ['alloc', 'dealloc', 'filter', 'init', 'memory']);
-    const lb = await WebAssembly.compile(wasm.lookBack);
+    const lb = await WebAssembly.compile(new Uint8Array(wasm.lookBack));
     assert.deepEqual(WebAssembly.Module.exports(lb).map((e) => e.name).sort(), ['alloc', 'dealloc', 'filter', 'look_back', 'memory']);
-    const fm = await WebAssembly.compile(wasm.filterMap);
+    const fm = await WebAssembly.compile(new Uint8Array(wasm.filterMap));
     assert.ok(WebAssembly.Module.exports(fm).some((e) => e.name === 'filter_map'));
   });
 
