@@ -99,36 +99,59 @@ class HttpSource implements Source {
   private async runPolling(): Promise<void> {
     const { config, signal, log, emit } = this.ctx;
     const timeoutMs = config.timeout ?? Math.min(60_000, Math.max(1000, config.interval));
+    // Storing a response does not hold up the next poll (a short interval is not bound by the node's
+    // acknowledgement latency), but at most MAX_IN_FLIGHT responses wait to be stored: beyond that the
+    // poll loop waits (backpressure), and a failure to store stops the connector (it is restarted).
+    const MAX_IN_FLIGHT = 16;
+    const inFlight = new Set<Promise<void>>();
+    let storeError: unknown;
+    const store = (records: SourceRecord[]) => {
+      const pending = emit(records).then(
+        () => void inFlight.delete(pending),
+        (err: unknown) => {
+          inFlight.delete(pending);
+          storeError ??= err;
+        },
+      );
+      inFlight.add(pending);
+    };
     let next = Date.now();
     let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const response = await httpRequest({
-          url: config.endpoint,
-          method: config.method,
-          headers: requestHeaders(config),
-          ...(config.body !== undefined ? { body: config.body } : {}),
-          timeoutMs,
-          signal,
-        });
-        failures = 0;
-        const ok = response.status >= 200 && response.status < 300;
-        if (ok || config.output_parts === 'full') await emit([{ value: formatRecord(config, response, response.body) }]);
-        if (!ok) log.warn({ status: response.status, endpoint: config.endpoint }, `HTTP ${response.status} ${response.statusMessage}${config.output_parts === 'full' ? '' : ' (not recorded)'}`);
-      } catch (err) {
-        if (signal.aborted) break;
-        failures++;
-        log.warn({ err: (err as Error).message, failures }, 'HTTP request failed; trying again at the next interval');
+    try {
+      while (!signal.aborted) {
+        if (storeError !== undefined) throw storeError;
+        try {
+          const response = await httpRequest({
+            url: config.endpoint,
+            method: config.method,
+            headers: requestHeaders(config),
+            ...(config.body !== undefined ? { body: config.body } : {}),
+            timeoutMs,
+            signal,
+          });
+          failures = 0;
+          const ok = response.status >= 200 && response.status < 300;
+          if (ok || config.output_parts === 'full') store([{ value: formatRecord(config, response, response.body) }]);
+          if (!ok) log.warn({ status: response.status, endpoint: config.endpoint }, `HTTP ${response.status} ${response.statusMessage}${config.output_parts === 'full' ? '' : ' (not recorded)'}`);
+        } catch (err) {
+          if (signal.aborted) break;
+          failures++;
+          log.warn({ err: (err as Error).message, failures }, 'HTTP request failed; trying again at the next interval');
+        }
+        while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+        next += config.interval;
+        const now = Date.now();
+        if (next < now) next = now; // a slow request: go on at once, do not burst to catch up
+        try {
+          await sleep(next - now, signal);
+        } catch {
+          break;
+        }
       }
-      next += config.interval;
-      const now = Date.now();
-      if (next < now) next = now; // a slow request: go on at once, do not burst to catch up
-      try {
-        await sleep(next - now, signal);
-      } catch {
-        break;
-      }
+    } finally {
+      await Promise.all(inFlight);
     }
+    if (storeError !== undefined && !signal.aborted) throw storeError;
   }
 
   private async runStream(): Promise<void> {

@@ -5,7 +5,7 @@
 // no record twice, delete.
 
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
@@ -35,7 +35,9 @@ test('managed connectors: create via the CLI, status and logs, restart with back
       .map((line) => JSON.parse(line) as Listed);
   };
   // Polling goes to the admin endpoint directly (a CLI process per poll is slow on a busy 2-core machine).
-  const list = async (): Promise<Listed[]> => (await (await fetch(`${node.connectors!.adminUrl}/connectors`)).json()) as Listed[];
+  // The node records where its connector API is (its own admin endpoint, or the console's).
+  const adminUrl = async () => (JSON.parse(await readFile(path.join(dataDir, 'connectors', 'admin.json'), 'utf8')) as { url: string }).url;
+  const list = async (): Promise<Listed[]> => (await (await fetch(`${await adminUrl()}/connectors`)).json()) as Listed[];
   try {
     const input = path.join(dir, 'in.log');
     await writeFile(input, 'a\nb\n');
