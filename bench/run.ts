@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { startChildNode } from '../test/helpers/child-node.js';
 import { tempDir, removeDir } from '../test/helpers/test-node.js';
+import { benchHttpSourcePolling, benchHttpSourceStream } from './connectors.js';
 import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
 
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
       latencies.push(latency);
     }
     latencies.push(await benchFreshetTailLatency(node.endpoint, 200 * scale));
+    results.push(await benchHttpSourcePolling(node.endpoint, 5 * scale));
+    results.push(await benchHttpSourceStream(node.endpoint, 100_000 * scale, 100));
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
