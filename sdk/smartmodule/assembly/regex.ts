@@ -406,8 +406,11 @@ class Parser {
     switch (c) {
       case 0x28: // (
         return this.parseGroup(flags);
-      case 0x5b: // [
-        return this.finishClass(this.parseClass(flags), flags);
+      case 0x5b: {
+        // [..]: case folding happens inside, before negation (as Rust's translator does)
+        const cls = this.parseClass(flags);
+        return cls == null ? Node.empty() : Node.cls(cls);
+      }
       case 0x2e: // .
         return Node.cls(flags.s ? Ranges.of(0, 0x10ffff) : Ranges.of(0x0a, 0x0a).negate());
       case 0x5e: // ^
@@ -748,7 +751,7 @@ class Parser {
       first = false;
       if ((c == 0x26 && this.peekAt(1) == 0x26) || (c == 0x2d && this.peekAt(1) == 0x2d) || (c == 0x7e && this.peekAt(1) == 0x7e)) {
         this.pos += 2;
-        left = combine(left, acc, op);
+        left = combine(left, flags.i ? acc.caseFolded() : acc, op);
         acc = new Ranges();
         op = c == 0x26 ? 1 : c == 0x2d ? 2 : 3;
         continue;
@@ -788,9 +791,9 @@ class Parser {
         acc.addAll(lo);
       }
     }
-    let set = combine(left, acc, op);
+    let set = combine(left, flags.i ? acc.caseFolded() : acc, op);
     this.depth--;
-    set = set.canonical();
+    set = flags.i ? set.caseFolded() : set.canonical();
     return negated ? set.negate() : set;
   }
 

@@ -205,6 +205,8 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
         ['\\x{1F600}|\\u263A', ['smile 😀', '☺', 'x'], ['smile 😀', '☺']],
         ['(a|b)*abb', ['babaabb', 'abab'], ['babaabb']],
         ['', ['', 'x'], ['', 'x']],
+        ['(?i)[^a]', ['A', 'a', 'aB'], ['aB']],
+        ['(?i)[\\p{L}--[a-z]]x', ['Éx', 'ax', 'AX'], ['Éx']],
       ];
       for (const [regex, inputs, kept] of cases) assert.deepEqual(await outputs(R, { regex }, inputs), kept, regex);
     });
