@@ -1,18 +1,18 @@
 // `freshet sm` as users run it (subprocesses of bin/freshet.js):
-// generate → build → test round trip; test on a Fluvio-built module and on
+// generate → build → test round trip; test on a module written against the
+// raw SmartModule ABI (not built by `freshet sm build`) and on
 // built-ins; create / list / delete against a node (-c and FRESHET_ENDPOINT).
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Freshet } from '../../src/client/index.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
+import { asModule } from '../unit/smartengine/asc.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(repo, 'bin/freshet.js');
@@ -36,23 +36,6 @@ function freshet(args: string[], opts: { cwd?: string; env?: Record<string, stri
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
-}
-
-/**
- * A SmartModule built by Fluvio's own toolchain (py-map: upper-cases values):
- * from test/fixtures when present, else from the commit that stored it.
- */
-async function fluvioBuiltMap(): Promise<Buffer | undefined> {
-  const sha = '25594bed';
-  const fixture = path.join(repo, 'test/fixtures/smartmodules/py-map.wasm');
-  const check = (bytes: Buffer) => (createHash('sha256').update(bytes).digest('hex').startsWith(sha) ? bytes : undefined);
-  if (existsSync(fixture)) return check(readFileSync(fixture));
-  try {
-    const { stdout } = await promisify(execFile)('git', ['-C', repo, 'show', '5a8c990:test/fixtures/smartmodules/py-map.wasm'], { encoding: 'buffer', maxBuffer: 16 << 20 });
-    return check(stdout);
-  } catch {
-    return undefined;
-  }
 }
 
 describe('freshet sm', { timeout: 240_000 }, () => {
@@ -126,14 +109,9 @@ describe('freshet sm', { timeout: 240_000 }, () => {
     assert.match(failed.stderr, /broken\.ts\(3,/);
   });
 
-  it('test runs a module built by Fluvio’s toolchain', async (t) => {
-    const wasm = await fluvioBuiltMap();
-    if (!wasm) {
-      t.skip('no Fluvio-built module available (test/fixtures or git history)');
-      return;
-    }
-    const file = path.join(work, 'fluvio-map.wasm');
-    await writeFile(file, wasm);
+  it('test runs a module written against the raw SmartModule ABI (test/fixtures/smartmodules/map-upper.ts)', async () => {
+    const file = path.join(work, 'map-upper.wasm');
+    await writeFile(file, await asModule('map-upper'));
     const run = await freshet(['sm', 'test', '--wasm-file', file, '--text', 'hello fluvio', '-v']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '1 records outputted\nHELLO FLUVIO\n');
