@@ -10,6 +10,7 @@ import { scRouter } from './sc/router.js';
 import { spuRouter } from './spu/router.js';
 import { StreamFetchService } from './spu/stream-fetch.js';
 import { SmartEngine, type SmartEngineLimits } from '../smartengine/index.js';
+import { builtinSmartModule } from '../smartengine/builtins.js';
 import { SmartModuleService } from './spu/smartmodules.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
@@ -58,10 +59,14 @@ export interface NodeStats {
   queuedResponseBytes: number;
 }
 
-/** A SmartModule named in a request: one registered on this node. */
-async function registeredSmartModule(registry: SmartModuleRegistry, name: string): Promise<Uint8Array | undefined> {
+/**
+ * A SmartModule named in a request: one registered on this node, else a
+ * built-in (infinyon/jolt, infinyon/regex-filter, ...), so that transforms
+ * copied from Fluvio's documentation work without a hub download.
+ */
+async function namedSmartModule(registry: SmartModuleRegistry, name: string): Promise<Uint8Array | undefined> {
   const module = registry.resolve(name);
-  return module ? registry.payload(module) : undefined;
+  return module ? registry.payload(module) : builtinSmartModule(name);
 }
 
 /** What a running node tells whoever started it. */
@@ -101,7 +106,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw err;
   }
   const engine = new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' });
-  const smartmoduleService = new SmartModuleService(engine, (name) => registeredSmartModule(smartmodules, name), log);
+  const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
   const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
   const spu = new TcpListener(
     'spu',
