@@ -214,6 +214,18 @@ export class ServiceBuilder {
     return this;
   }
 
+  /** The dataflow's checkpoint policy (see DataflowBuilder.checkpoint). */
+  checkpoint(policy: { interval?: string | number; records?: number }): this {
+    this.parent.checkpoint(policy);
+    return this;
+  }
+
+  /** Partitions to create a missing topic with (see DataflowBuilder.topic). */
+  topic(name: string, options: { partitions?: number } = {}): this {
+    this.parent.topic(name, options);
+    return this;
+  }
+
   /** Another service of the same dataflow. */
   service(name: string): ServiceBuilder {
     return this.parent.service(name);

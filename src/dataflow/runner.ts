@@ -92,7 +92,7 @@ class ServiceRunner {
   private deduplicated = 0;
   private queue: ConsumerRecord[] = [];
   private wakeLoop: (() => void) | undefined;
-  private wakePumps: (() => void) | undefined;
+  private pumpWaiters: (() => void)[] = [];
   private pendingSends: Promise<unknown>[] = [];
   private sendError: Error | undefined;
   private seq = 0;
@@ -193,12 +193,16 @@ class ServiceRunner {
       for await (const record of consumer) {
         this.queue.push(record);
         this.wakeLoop?.();
-        while (this.queue.length >= MAX_QUEUE && !this.stopping) await new Promise<void>((resolve) => (this.wakePumps = resolve));
+        while (this.queue.length >= MAX_QUEUE && !this.stopping) await new Promise<void>((resolve) => this.pumpWaiters.push(resolve));
         if (this.stopping) break;
       }
     } catch (err) {
       if (!this.stopping) this.fail(err as Error);
     }
+  }
+
+  private wakePumps(): void {
+    for (const wake of this.pumpWaiters.splice(0)) wake();
   }
 
   private failure: Error | undefined;
@@ -225,7 +229,7 @@ class ServiceRunner {
       if (this.queue.length > 0) {
         const batch = this.queue.length <= BATCH ? this.queue : this.queue.slice(0, BATCH);
         this.queue = this.queue.length <= BATCH ? [] : this.queue.slice(BATCH);
-        if (this.queue.length < MAX_QUEUE / 2) this.wakePumps?.();
+        if (this.queue.length < MAX_QUEUE / 2) this.wakePumps();
         for (const record of batch) {
           this.engine.process(record);
           this.inputs.get(`${record.topic}/${record.partition}`)!.next = record.offset + 1;
@@ -325,7 +329,7 @@ class ServiceRunner {
   async stop(checkpoint = true): Promise<void> {
     this.stopping = true;
     this.wakeLoop?.();
-    this.wakePumps?.();
+    this.wakePumps();
     await this.loop?.catch(() => {});
     await Promise.allSettled(this.consumers.map((c) => c.close()));
     if (checkpoint && !this.failure && !this.sendError) await this.checkpoint();
