@@ -391,3 +391,17 @@ test('lookback is passed through; with-values that are numbers become strings', 
   const config = parseConnectorConfig(text, { secrets: mapSecretStore({ GITHUB_TOKEN: 'x' }) });
   assert.deepEqual(config.transforms[0], { uses: 'infinyon/regex-filter@0.2.0', params: { regex: '[Cc]at', limit: '5' }, lookback: { last: 100, ageMs: 3_600_000 } });
 });
+
+test('every example in docs/connectors.md parses', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../../docs/connectors.md', import.meta.url), 'utf8');
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((text) => text.startsWith('apiVersion'));
+  assert.ok(blocks.length >= 8, `found ${blocks.length} examples`);
+  const secrets = mapSecretStore({ API_TOKEN: 't', GITHUB_TOKEN: 't', HOOK_SECRET: 's', HOOK_TOKEN: 't', MQTT_URL: 'mqtt://127.0.0.1' });
+  for (const text of blocks) {
+    const config = parseConnectorConfig(text, { secrets });
+    // The format overview shows producer and consumer settings together.
+    const warnings = config.warnings.filter((w) => !(config.name === 'weather-poller' && w === 'meta.consumer is ignored by a source'));
+    assert.deepEqual(warnings, [], `${config.name}: ${warnings.join('; ')}`);
+  }
+});
