@@ -42,7 +42,7 @@ export function spawnCli(args: string[], options: CliOptions = {}): { child: Chi
   child.stdout!.setEncoding('utf8').on('data', (data: string) => (stdout += data));
   child.stderr!.setEncoding('utf8').on('data', (data: string) => (stderr += data));
   child.stdin!.on('error', () => {});
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   const result = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
