@@ -3,6 +3,7 @@ import { startChildNode } from '../test/helpers/child-node.js';
 import { tempDir, removeDir } from '../test/helpers/test-node.js';
 import { benchHttpSourcePolling, benchHttpSourceStream } from './connectors.js';
 import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
+import { benchDataflow } from './dataflow.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
 
 /**
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const node = await startChildNode(dataDir);
   const results: ThroughputResult[] = [];
   const latencies: LatencyResult[] = [];
+  let dataflowSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
@@ -45,6 +47,9 @@ async function main(): Promise<void> {
     latencies.push(await benchFreshetTailLatency(node.endpoint, 200 * scale));
     results.push(await benchHttpSourcePolling(node.endpoint, 5 * scale));
     results.push(await benchHttpSourceStream(node.endpoint, 100_000 * scale, 100));
+
+    // Dataflows (bench/dataflow.ts): keyed tumbling-window count over 10,000 keys, and produce → window result latency.
+    dataflowSection = await benchDataflow(node.endpoint, scale);
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   }
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n`);
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}`);
 }
 
 await main();
