@@ -27,6 +27,10 @@ const NUM_FLOAT: u8 = 2;
 /** The nesting depth serde_json accepts. */
 export const JSON_MAX_DEPTH: i32 = 128;
 
+// Scalars carry no containers of their own (a parse allocates one array per container, not three per value).
+const NO_ITEMS: JsonValue[] = [];
+const NO_KEYS: string[] = [];
+
 /** A JSON value. Objects keep their keys in insertion order. */
 export class JsonValue {
   kind: JsonKind = JsonKind.Null;
@@ -36,11 +40,11 @@ export class JsonValue {
   intValue: i64 = 0;
   floatValue: f64 = 0;
   stringValue: string = "";
-  /** Array items. */
-  items: JsonValue[] = [];
-  /** Object keys and values, in order. */
-  keys: string[] = [];
-  values: JsonValue[] = [];
+  /** Array items (scalars share one empty array: do not push to a non-array's items; use push()). */
+  items: JsonValue[] = NO_ITEMS;
+  /** Object keys and values, in order (shared empty arrays for non-objects; use set()). */
+  keys: string[] = NO_KEYS;
+  values: JsonValue[] = NO_ITEMS;
   private index: Map<string, i32> | null = null;
 
   static null(): JsonValue {
@@ -93,12 +97,15 @@ export class JsonValue {
   static array(): JsonValue {
     const v = new JsonValue();
     v.kind = JsonKind.Array;
+    v.items = [];
     return v;
   }
 
   static object(): JsonValue {
     const v = new JsonValue();
     v.kind = JsonKind.Object;
+    v.keys = [];
+    v.values = [];
     return v;
   }
 
@@ -176,7 +183,7 @@ export class JsonValue {
 
   /** Sets a member: an existing key keeps its position. Turns a non-object into an empty object first. */
   set(key: string, value: JsonValue): JsonValue {
-    if (this.kind != JsonKind.Object) this.becomeObject();
+    if (this.kind != JsonKind.Object || this.keys === NO_KEYS) this.becomeObject();
     const i = this.lookup(key);
     if (i >= 0) {
       this.values[i] = value;
@@ -227,9 +234,7 @@ export class JsonValue {
   }
 
   push(value: JsonValue): JsonValue {
-    if (this.kind != JsonKind.Array) {
-      this.becomeArray();
-    }
+    if (this.kind != JsonKind.Array || this.items === NO_ITEMS) this.becomeArray();
     this.items.push(value);
     return this;
   }
@@ -281,15 +286,15 @@ export class JsonValue {
     this.intValue = 0;
     this.floatValue = 0;
     this.stringValue = "";
-    this.items = [];
-    this.keys = [];
-    this.values = [];
+    this.items = kind == JsonKind.Array ? [] : NO_ITEMS;
+    this.keys = kind == JsonKind.Object ? [] : NO_KEYS;
+    this.values = kind == JsonKind.Object ? [] : NO_ITEMS;
     this.index = null;
   }
 
   /** The member `key`, inserted as null at the end when absent (turns a non-object into an empty object first). */
   entry(key: string): JsonValue {
-    if (this.kind != JsonKind.Object) this.becomeObject();
+    if (this.kind != JsonKind.Object || this.keys === NO_KEYS) this.becomeObject();
     const i = this.lookup(key);
     if (i >= 0) return this.values[i];
     const v = new JsonValue();
@@ -301,15 +306,15 @@ export class JsonValue {
     this.kind = JsonKind.Object;
     this.keys = [];
     this.values = [];
-    this.items = [];
+    this.items = NO_ITEMS;
     this.index = null;
   }
 
   private becomeArray(): void {
     this.kind = JsonKind.Array;
     this.items = [];
-    this.keys = [];
-    this.values = [];
+    this.keys = NO_KEYS;
+    this.values = NO_ITEMS;
     this.index = null;
   }
 
@@ -771,6 +776,21 @@ class Parser {
 
   /** After the opening quote. */
   parseString(): string | null {
+    // fast path: no escape before the closing quote
+    let k = this.i;
+    const b = this.b;
+    while (k < this.n) {
+      const c = b[k];
+      if (c == 0x22) {
+        const start = this.i;
+        const parts = new Array<string>();
+        if (!this.flushRun(parts, start, k)) return null;
+        this.i = k + 1;
+        return parts.length == 0 ? "" : parts[0];
+      }
+      if (c == 0x5c || c < 0x20) break;
+      k++;
+    }
     const parts = new Array<string>();
     let runStart = this.i;
     while (true) {
