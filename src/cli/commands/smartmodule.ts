@@ -182,7 +182,7 @@ export function smartmoduleCommand(): Command {
     .argument('[path]', 'project directory or source file', '.')
     .option('-o, --out <file>', 'output file (default: <project>/build/<name>.wasm)')
     .addOption(new Option('--kind <kind>', `which transform to build when the source exports several: ${KINDS}`).argParser(kindArg))
-    .option('--optimize-level <0-3>', 'AssemblyScript optimize level (default: asconfig.json, else 3)')
+    .option('--optimize-level <0-3>', 'AssemblyScript optimize level (default: asconfig.json, else 2)')
     .addHelpText('after', examples('freshet sm build', 'freshet sm build my-filter -o my-filter.wasm', 'freshet sm build filter.ts'))
     .action(async (target: string, flags: { out?: string; kind?: SdkKind; optimizeLevel?: string }) => {
       const { buildProject, AscCompileError, stopCompiler } = await import('../../smartengine/sdk/index.js');

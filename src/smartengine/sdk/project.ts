@@ -152,7 +152,7 @@ export async function generateProject(opts: GenerateOptions): Promise<GenerateRe
         null,
         2,
       ) + '\n',
-    'asconfig.json': JSON.stringify({ options: { optimizeLevel: 3, shrinkLevel: 0, noAssert: false, runtime: 'incremental' } }, null, 2) + '\n',
+    'asconfig.json': JSON.stringify({ options: { optimizeLevel: 2, shrinkLevel: 0, noAssert: false, runtime: 'incremental' } }, null, 2) + '\n',
     'src/index.ts': TEMPLATES[opts.kind],
     '.gitignore': 'build/\nnode_modules/\n',
     'README.md': `# ${opts.name}
