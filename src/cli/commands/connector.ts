@@ -210,6 +210,7 @@ export function connectorCommand(): Command {
     });
 
   adminOptions(connector.command('describe').description('show one connector: status, last error, counters, config').argument('<name>', 'connector name').addOption(listFormatOption()))
+    .addHelpText('after', examples('freshet connector describe github-stars', 'freshet connector describe github-stars -O json'))
     .action(async (name: string, flags: AdminFlags & { output: ListFormat }) => {
       const c = await call<ConnectorInfo>(flags, 'GET', `/connectors/${encodeURIComponent(name)}`);
       const pairs: [string, string][] = [
@@ -239,7 +240,9 @@ export function connectorCommand(): Command {
       .argument('<name>', 'connector name')
       .addOption(new Option('-n, --lines <count>', 'how many').argParser((v) => Number.parseInt(v, 10)).default(100))
       .option('--json', 'the raw JSON lines'),
-  ).action(async (name: string, flags: AdminFlags & { lines: number; json?: boolean }) => {
+  )
+    .addHelpText('after', examples('freshet connector logs github-stars', 'freshet connector logs github-stars -n 20 --json'))
+    .action(async (name: string, flags: AdminFlags & { lines: number; json?: boolean }) => {
     const { lines } = await call<{ lines: string[] }>(flags, 'GET', `/connectors/${encodeURIComponent(name)}/logs?lines=${flags.lines}`);
     const out = stdoutWriter();
     for (const line of lines) await out.write(`${flags.json ? line : formatLogLine(line)}\n`);
@@ -247,6 +250,7 @@ export function connectorCommand(): Command {
   });
 
   adminOptions(connector.command('delete').description('stop connectors and forget them (their topics stay)').argument('<name...>', 'connector names'))
+    .addHelpText('after', examples('freshet connector delete github-stars', 'freshet connector delete a b'))
     .action(async (names: string[], flags: AdminFlags) => {
       for (const name of names) {
         await call(flags, 'DELETE', `/connectors/${encodeURIComponent(name)}`);

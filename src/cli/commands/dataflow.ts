@@ -225,6 +225,7 @@ export function dataflowCommand(): Command {
     .description('list the dataflows with state in --dir')
     .addOption(dirOption())
     .addOption(listFormatOption())
+    .addHelpText('after', examples('freshet dataflow list', 'freshet dataflow list -O json'))
     .action(async (flags: { dir?: string; output: ListFormat }) => {
       const { listLocalDataflows } = await import('../../dataflow/store.js');
       const items = await listLocalDataflows(await root(flags));
@@ -242,6 +243,7 @@ export function dataflowCommand(): Command {
     .argument('<name>', 'dataflow name (meta.name)')
     .addOption(dirOption())
     .addOption(listFormatOption())
+    .addHelpText('after', examples('freshet dataflow describe price-stats', 'freshet dataflow describe price-stats -O json'))
     .action(async (name: string, flags: { dir?: string; output: ListFormat }) => {
       const found = await find(flags, name);
       let status: Record<string, unknown> | undefined;
@@ -301,6 +303,7 @@ export function dataflowCommand(): Command {
     .description('stop a running dataflow (it writes a last checkpoint; `run` resumes it)')
     .argument('<name>', 'dataflow name')
     .addOption(dirOption())
+    .addHelpText('after', examples('freshet dataflow stop price-stats'))
     .action(async (name: string, flags: { dir?: string }) => {
       const found = await find(flags, name);
       if (!found.running) {
@@ -317,6 +320,7 @@ export function dataflowCommand(): Command {
     .description('stop a dataflow and delete its state (checkpoints); its topics stay')
     .argument('<name>', 'dataflow name')
     .addOption(dirOption())
+    .addHelpText('after', examples('freshet dataflow delete price-stats'))
     .action(async (name: string, flags: { dir?: string }) => {
       const found = await find(flags, name);
       if (found.running) {
