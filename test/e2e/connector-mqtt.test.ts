@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import type { Source, SourceRecord } from '../../src/connectors/connector.js';
 import { formatMessage, mqttSource, type MqttSourceConfig } from '../../src/connectors/mqtt-source/index.js';
+import { configWarnings } from '../../src/connectors/schema.js';
 import { mosquittoUnavailable, startMosquitto, type TestMosquitto } from '../helpers/mosquitto.js';
 import { readAll, startConnector, stateDirOf, waitFor } from '../helpers/connectors.js';
 import { freePort } from '../helpers/postgres.js';
@@ -254,6 +255,7 @@ describe('mqtt-source config', () => {
     assert.throws(() => mqttSource.parse({ url: 'mqtt://h', topic: 'a/b#' }), /not a valid topic filter/);
     assert.throws(() => mqttSource.parse({ url: 'mqtt://h', topic: 'x', payload_output_type: 'text' }), /payload_output_type/);
     assert.throws(() => mqttSource.parse({ url: 'mqtt://h', topic: 'x', timeout: '10s' }), /mqtt\.timeout/);
+    assert.match(configWarnings(mqttSource.parse({ url: 'mqtt://h', topic: 'x', mqtt_topic: 'y' })).join(), /mqtt\.mqtt_topic is not a known key/);
   });
 
   it('formats messages as Fluvio does', () => {

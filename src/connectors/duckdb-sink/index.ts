@@ -23,7 +23,7 @@
 
 import { z } from 'zod';
 import type { ConnectorType, Sink } from '../connector.js';
-import { parseSection } from '../schema.js';
+import { attachWarnings, configWarnings, parseSection } from '../schema.js';
 import { mappingFromSection, mappingKeys, type RecordMapping } from '../sql-sink/mapping.js';
 import type { SqlParam } from '../sql-sink/model.js';
 import { SqlWriter, type Dialect, type SqlDriver } from '../sql-sink/writer.js';
@@ -50,7 +50,7 @@ const schema = z
 export function parseDuckDbSinkConfig(section: unknown, prefix = 'duckdb'): DuckDbSinkConfig {
   const parsed = parseSection(schema, section, prefix);
   const mapping = mappingFromSection(parsed, prefix);
-  return { url: parsed.url, ...(mapping ? { mapping } : {}) };
+  return attachWarnings<DuckDbSinkConfig>({ url: parsed.url, ...(mapping ? { mapping } : {}) }, configWarnings(parsed));
 }
 
 function duckDbDialect(api: DuckDbApi): Dialect {

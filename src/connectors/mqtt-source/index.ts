@@ -34,7 +34,7 @@ import { z } from 'zod';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { ConnectorType, Source, SourceContext, SourceRecord } from '../connector.js';
 import { ConfigError } from '../errors.js';
-import { parseSection, serdeDuration } from '../schema.js';
+import { attachWarnings, configWarnings, parseSection, serdeDuration } from '../schema.js';
 
 export interface MqttSourceConfig {
   /** Broker URL without credentials and query (safe to log). */
@@ -97,7 +97,7 @@ export function parseMqttSourceConfig(section: unknown, prefix = 'mqtt'): MqttSo
   if (keepAlive > 65_535) throw new ConfigError(`${prefix}.timeout: the keep-alive interval is at most 65535 s`);
   const port = url.port ? `:${url.port}` : '';
   const path = protocol === 'ws' || protocol === 'wss' ? url.pathname : '';
-  return {
+  const config: MqttSourceConfig = {
     brokerUrl: `${protocol}://${url.hostname}${port}${path}`,
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
@@ -108,6 +108,7 @@ export function parseMqttSourceConfig(section: unknown, prefix = 'mqtt'): MqttSo
     payloadOutputType: parsed.payload_output_type,
     qos: parsed.qos,
   };
+  return attachWarnings(config, configWarnings(parsed));
 }
 
 /** The record value for one message, or undefined when a json message is not JSON. */

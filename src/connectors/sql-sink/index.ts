@@ -33,7 +33,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { ConnectorType, Sink } from '../connector.js';
 import { ConfigError } from '../errors.js';
-import { duration, parseSection } from '../schema.js';
+import { attachWarnings, configWarnings, duration, parseSection } from '../schema.js';
 import { mappingFromSection, mappingKeys, type RecordMapping } from './mapping.js';
 import { PostgresDriver } from './postgres.js';
 import { parseSqliteUrl, SqliteDriver, type SqliteTarget } from './sqlite.js';
@@ -78,7 +78,7 @@ export function parseSqlSinkConfig(section: unknown, prefix = 'sql'): SqlSinkCon
     throw new ConfigError(`${prefix}.url: unsupported database backend: ${SUPPORTED}`);
   }
   const mapping = mappingFromSection(parsed, prefix);
-  return {
+  const config: SqlSinkConfig = {
     backend,
     url,
     ...(sqlite ? { sqlite } : {}),
@@ -86,6 +86,8 @@ export function parseSqlSinkConfig(section: unknown, prefix = 'sql'): SqlSinkCon
     backoffMaxMs: parsed['backoff-max'] ?? 60_000,
     ...(mapping ? { mapping } : {}),
   };
+  // Unknown keys are warnings carried by the parsed object: keep them on ours.
+  return attachWarnings(config, configWarnings(parsed));
 }
 
 /** Opens the database named by the config (connecting now, so a bad URL fails the start). */
