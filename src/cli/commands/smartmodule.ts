@@ -70,7 +70,7 @@ interface TestFlags {
   verbose?: boolean;
 }
 
-async function runTest(flags: TestFlags): Promise<void> {
+async function runTest(flags: TestFlags, command: Command): Promise<void> {
   const sdk = await import('../../smartengine/sdk/index.js');
   if (!flags.wasmFile && !(flags.transformsLine && flags.transformsLine.length > 0)) {
     throw usageError('nothing to run', 'give --wasm-file FILE.wasm, or --transforms-line \'{"uses":"infinyon/jolt@0.4.1","with":{...}}\'');
@@ -101,11 +101,19 @@ async function runTest(flags: TestFlags): Promise<void> {
     } catch (err) {
       throw usageError(`--transforms-line: ${(err as Error).message}`);
     }
+    // a name that is not a built-in is fetched from the node, as `fluvio sm test` does
+    const fromNode = (name: string) => withClient(command, (freshet) => freshet.admin.getSmartModule(name));
+    let module;
     try {
-      modules.push(await sdk.stepModule(step));
+      module = await sdk.stepModule(step, fromNode);
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'NO_NODE' || code === 'CONNECTION' || code === 'TIMEOUT') {
+        throw new CliError(`SmartModule ${step.uses} is not a built-in, and no node answered to look it up: ${(err as Error).message}`, ExitCode.NO_NODE);
+      }
       throw new CliError((err as Error).message, ExitCode.NOT_FOUND);
     }
+    modules.push(module);
   }
 
   let values: string[];
@@ -209,7 +217,7 @@ export function smartmoduleCommand(): Command {
     .description('run a SmartModule locally over input records (no node needed): a .wasm, ours or Fluvio-built, or a built-in')
     .option('--wasm-file <file>', 'the SmartModule .wasm')
     .addOption(
-      new Option('--transforms-line <json>', 'a transform step {"uses":"infinyon/jolt@0.4.1","with":{...}} (built-ins); repeatable, runs after --wasm-file')
+      new Option('--transforms-line <json>', 'a transform step {"uses":"infinyon/jolt@0.4.1","with":{...}}: a built-in, else fetched from the node; repeatable, runs after --wasm-file')
         .argParser(collect((text: string) => text)),
     )
     .option('--text <text>', 'one input record')
@@ -231,8 +239,8 @@ export function smartmoduleCommand(): Command {
         `freshet sm test --transforms-line '{"uses":"infinyon/jolt@0.4.1","with":{"spec":[{"operation":"shift","spec":{"*":"data.&"}}]}}' --text '{"a":1}'`,
       ),
     )
-    .action(async (flags: TestFlags) => {
-      await runTest(flags);
+    .action(async (flags: TestFlags, command: Command) => {
+      await runTest(flags, command);
     });
 
   sm.command('create')

@@ -89,7 +89,7 @@ export interface LocalModule {
 export async function stepModule(step: TransformStep, resolve?: (name: string) => Promise<Uint8Array | undefined>): Promise<LocalModule> {
   const wasm = (await builtinSmartModule(step.uses)) ?? (resolve ? await resolve(step.uses) : undefined);
   if (!wasm) {
-    throw new Error(`SmartModule ${step.uses} is not a built-in (built-ins: infinyon/jolt, infinyon/regex-filter, infinyon/array-map-json, infinyon/json-sql); pass a .wasm with --wasm-file`);
+    throw new Error(`SmartModule ${step.uses} was not found: it is not a built-in (infinyon/jolt, infinyon/regex-filter, infinyon/array-map-json, infinyon/json-sql)${resolve ? ' nor registered with the node' : ''}; pass a .wasm with --wasm-file`);
   }
   return { wasm, name: resolveBuiltin(step.uses)?.name ?? step.uses, params: step.with };
 }
