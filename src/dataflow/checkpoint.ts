@@ -78,11 +78,15 @@ export class CheckpointStore {
   }
 
   /** Writes the checkpoint durably, then removes all but the two newest. Returns the bytes written. */
-  async write(ckpt: Checkpoint): Promise<number> {
+  write(ckpt: Checkpoint): Promise<number> {
+    return this.writeText(ckpt.seq, JSON.stringify(ckpt));
+  }
+
+  /** write() for a checkpoint already serialized. */
+  async writeText(seq: number, text: string): Promise<number> {
     await mkdir(this.dir, { recursive: true });
-    const file = this.fileOf(ckpt.seq);
+    const file = this.fileOf(seq);
     const temporary = `${file}.tmp-${process.pid}`;
-    const text = JSON.stringify(ckpt);
     const handle = await open(temporary, 'w');
     try {
       await handle.writeFile(text);

@@ -93,8 +93,12 @@ class ServiceRunner {
   private queue: ConsumerRecord[] = [];
   private wakeLoop: (() => void) | undefined;
   private pumpWaiters: (() => void)[] = [];
+  /** Sends of the current epoch (since the last snapshot), and the highest stored offset they reached per output partition. */
   private pendingSends: Promise<unknown>[] = [];
+  private epochMax = new Map<string, number>();
   private sendError: Error | undefined;
+  /** The checkpoint being written in the background (at most one). */
+  private writing: Promise<void> | undefined;
   private seq = 0;
   private lastCheckpoint = { at: null as string | null, bytes: 0, ms: 0, wall: 0 };
   private sinceCheckpoint = 0;
@@ -157,6 +161,7 @@ class ServiceRunner {
       this.log.info({ service: this.service.name, seq: ckpt.seq, deduplicate: this.dedup.size }, 'restored from checkpoint');
     } else {
       await this.checkpoint();
+      this.lastCheckpoint.wall = this.now;
     }
     for (const topic of this.outputTopics()) {
       this.producers.set(topic, await this.client.producer(topic, { lingerMs: 2, batchSize: 256 * 1024 }));
@@ -247,8 +252,12 @@ class ServiceRunner {
           this.forceCheckpoint = true;
         }
       }
-      if (this.forceCheckpoint || this.sinceCheckpoint >= policy.records || (this.sinceCheckpoint > 0 && now - this.lastCheckpoint.wall >= policy.intervalMs)) {
-        await this.checkpoint();
+      const due = this.forceCheckpoint || this.sinceCheckpoint >= policy.records || (this.sinceCheckpoint > 0 && now - this.lastCheckpoint.wall >= policy.intervalMs);
+      if (due && this.writing === undefined) {
+        this.writing = this.checkpoint().then(
+          () => (this.writing = undefined),
+          (err: Error) => this.fail(err),
+        );
       }
     }
   }
@@ -263,10 +272,11 @@ class ServiceRunner {
       const value = typeof output.value === 'string' ? output.value : JSON.stringify(output.value);
       for (const topic of topics) {
         const producer = this.producers.get(topic)!;
+        const epoch = this.epochMax;
         const sent = producer.sendRecord({ key: output.key, value, timestamp: Number.isFinite(output.timestamp) ? output.timestamp : Date.now() }).then(
           (meta) => {
-            const position = this.outputs.get(`${topic}/${meta.partition}`);
-            if (position && meta.offset + 1 > position.next) position.next = meta.offset + 1;
+            const id = `${topic}/${meta.partition}`;
+            if (meta.offset + 1 > (epoch.get(id) ?? 0)) epoch.set(id, meta.offset + 1);
           },
           (err: Error) => {
             this.sendError ??= err;
@@ -282,29 +292,46 @@ class ServiceRunner {
     return this.service.sinks.filter((s) => !s.emit || s.emit.includes(kind as EmitKind)).map((s) => s.topic);
   }
 
-  /** Pauses processing, waits for every output to be stored, and writes state + offsets together. */
-  async checkpoint(): Promise<void> {
+  /**
+   * Takes a checkpoint: the engine state and the input offsets are captured
+   * now, synchronously, between two records; then (processing goes on) the
+   * outputs emitted before this point are awaited — the producer keeps each
+   * partition in order, so the log end they reach is at or below the first
+   * later output — and state, input offsets and those log ends are written
+   * together, atomically.
+   */
+  private async checkpoint(): Promise<void> {
     const started = Date.now();
     const sends = this.pendingSends;
+    const epoch = this.epochMax;
     this.pendingSends = [];
+    this.epochMax = new Map();
+    const seq = this.seq + 1;
+    const createdAt = new Date().toISOString();
+    const inputs = [...this.inputs.values()].map((p) => ({ ...p }));
+    const state = JSON.stringify(this.engine.snapshot());
+    this.sinceCheckpoint = 0;
+    this.forceCheckpoint = false;
+    this.lastCheckpoint.wall = this.now;
     await Promise.all(sends);
     if (this.sendError) throw this.sendError;
-    this.seq++;
-    const ckpt: Checkpoint = {
+    for (const [id, next] of epoch) {
+      const position = this.outputs.get(id);
+      if (position && next > position.next) position.next = next;
+    }
+    const head: Omit<Checkpoint, 'state'> = {
       format: 1,
       dataflow: this.spec.name,
       service: this.service.name,
-      seq: this.seq,
-      createdAt: new Date().toISOString(),
+      seq,
+      createdAt,
       fingerprint: fingerprint(this.service),
-      inputs: [...this.inputs.values()].map((p) => ({ ...p })),
+      inputs,
       outputs: [...this.outputs.values()].map((p) => ({ ...p })),
-      state: this.engine.snapshot(),
     };
-    const bytes = await this.store.write(ckpt);
-    this.sinceCheckpoint = 0;
-    this.forceCheckpoint = false;
-    this.lastCheckpoint = { at: ckpt.createdAt, bytes, ms: Date.now() - started, wall: this.now };
+    const bytes = await this.store.writeText(seq, `${JSON.stringify(head).slice(0, -1)},"state":${state}}`);
+    this.seq = seq;
+    this.lastCheckpoint = { at: createdAt, bytes, ms: Date.now() - started, wall: this.lastCheckpoint.wall };
   }
 
   status(): ServiceStatus {
@@ -332,6 +359,7 @@ class ServiceRunner {
     this.wakePumps();
     await this.loop?.catch(() => {});
     await Promise.allSettled(this.consumers.map((c) => c.close()));
+    await this.writing;
     if (checkpoint && !this.failure && !this.sendError) await this.checkpoint();
     await Promise.allSettled([...this.producers.values()].map((p) => p.close()));
   }
