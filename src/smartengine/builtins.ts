@@ -115,8 +115,9 @@ async function loadOrBuild(builtin: BuiltinSmartModule): Promise<Uint8Array> {
   const dir = await builtinsCacheDir();
   const file = path.join(dir, `${builtin.file.replace(/\.ts$/, '')}.wasm`);
   try {
-    const cached = await readFile(file);
-    if (cached.length > 8 && cached.readUInt32BE(0) === 0x0061736d) return new Uint8Array(cached);
+    const cached = new Uint8Array(await readFile(file));
+    // a truncated or damaged file (a crash mid-write elsewhere) is rebuilt
+    if (WebAssembly.validate(cached)) return cached;
   } catch {
     // not built yet
   }
@@ -150,4 +151,13 @@ export async function builtinSmartModule(name: string): Promise<Uint8Array | und
     pending.catch(() => memory.delete(builtin.name));
   }
   return pending;
+}
+
+/**
+ * Compiles (or loads from the disk cache) every built-in, one after the
+ * other, so that the first consumer naming one does not wait for asc. For a
+ * node to call in the background at start; failures are left to the first use.
+ */
+export async function prepareBuiltins(): Promise<void> {
+  for (const b of BUILTINS) await builtinSmartModule(b.name).catch(() => undefined);
 }
