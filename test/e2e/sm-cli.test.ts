@@ -51,7 +51,7 @@ describe('freshet sm', { timeout: 240_000 }, () => {
     const generated = await freshet(['sm', 'generate', 'keep-term', '--kind', 'filter'], { cwd: work });
     assert.equal(generated.code, 0, generated.stderr);
     const project = path.join(work, 'keep-term');
-    for (const file of ['package.json', 'asconfig.json', 'src/index.ts', 'README.md', '.gitignore']) assert.ok(existsSync(path.join(project, file)), file);
+    for (const file of ['package.json', 'asconfig.json', 'tsconfig.json', 'src/index.ts', 'README.md', '.gitignore']) assert.ok(existsSync(path.join(project, file)), file);
     assert.equal((JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8')) as { smartmodule: { kind: string } }).smartmodule.kind, 'filter');
     const again = await freshet(['sm', 'generate', 'keep-term'], { cwd: work });
     assert.equal(again.code, 2);

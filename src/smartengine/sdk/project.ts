@@ -4,12 +4,14 @@
 // A project is a directory with package.json ("smartmodule": {"kind",
 // "source"}), asconfig.json (build options: optimizeLevel, shrinkLevel,
 // noAssert, debug, runtime), src/index.ts exporting the typed functions, a
-// README and .gitignore. The build writes build/<name>.wasm.
+// README, .gitignore and a tsconfig.json for editors (AssemblyScript's types
+// and this installation's SDK). The build writes build/<name>.wasm.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compileEntry, type AscBuildOptions } from './asc.js';
+import { fileURLToPath } from 'node:url';
+import { compileEntry, SDK_ASSEMBLY_DIR, type AscBuildOptions } from './asc.js';
 import { entrySource, SDK_KINDS, sourceExports, type SdkKind, type SourceExports } from './entry.js';
 
 export { SDK_KINDS, type SdkKind } from './entry.js';
@@ -22,6 +24,9 @@ export function parseSdkKind(text: string): SdkKind | undefined {
 }
 
 // ---- generate ---------------------------------------------------------------------
+
+/** AssemblyScript's tsconfig for sources (its types: i32, load<T>, ...), in this installation. */
+const ASC_STD_CONFIG = fileURLToPath(new URL('../../../node_modules/assemblyscript/std/assembly.json', import.meta.url));
 
 const TEMPLATES: Record<SdkKind, string> = {
   filter: `import { Params, Record } from "@freshet/smartmodule";
@@ -154,6 +159,17 @@ export async function generateProject(opts: GenerateOptions): Promise<GenerateRe
       ) + '\n',
     'asconfig.json': JSON.stringify({ options: { optimizeLevel: 2, shrinkLevel: 0, noAssert: false, runtime: 'incremental' } }, null, 2) + '\n',
     'src/index.ts': TEMPLATES[opts.kind],
+    // for editors only (the build does not read it): AssemblyScript's types and the SDK of this installation
+    'tsconfig.json':
+      JSON.stringify(
+        {
+          extends: ASC_STD_CONFIG,
+          compilerOptions: { paths: { '@freshet/smartmodule': [path.join(SDK_ASSEMBLY_DIR, 'index.ts')], '*': [path.join(path.dirname(ASC_STD_CONFIG), 'assembly', '*')] } },
+          include: ['src/**/*.ts'],
+        },
+        null,
+        2,
+      ) + '\n',
     '.gitignore': 'build/\nnode_modules/\n',
     'README.md': `# ${opts.name}
 
