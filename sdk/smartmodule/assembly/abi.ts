@@ -18,6 +18,7 @@
 import { Reader, Writer } from "./bytes";
 import { Lookback, Params, Record, toBytes } from "./record";
 
+// @ts-ignore: decorator (AssemblyScript syntax; keeps editors quiet)
 @external("env", "copy_records")
 declare function copy_records(ptr: i32, len: i32): void;
 
