@@ -15,6 +15,8 @@ import { builtinSmartModule } from '../../src/smartengine/builtins.js';
 let node: Awaited<ReturnType<typeof startTestNode>>;
 let freshet: Freshet;
 let dir: string;
+/** Compiled (AssemblyScript, cached under the OS temp dir) while the other tests run. */
+let regexFilter: Promise<Uint8Array | undefined>;
 const cli = (args: string[], input?: string | Buffer) => runCli(['-c', node.endpoint, ...args], { input });
 const stdoutOf = async (args: string[]) => {
   const result = await cli(args);
@@ -23,6 +25,8 @@ const stdoutOf = async (args: string[]) => {
 };
 
 before(async () => {
+  regexFilter = builtinSmartModule('infinyon/regex-filter');
+  regexFilter.catch(() => {});
   node = await startTestNode();
   freshet = await Freshet.connect({ endpoint: node.endpoint });
   dir = await tempDir('freshet-cli-files-');
@@ -273,7 +277,7 @@ test('a continuous consumer prints records as they arrive and exits 0 on SIGINT;
 });
 
 test('consume runs SmartModules on the node: --smartmodule (stored), --smartmodule-path (local .wasm), -e params', async () => {
-  const wasm = (await builtinSmartModule('infinyon/regex-filter'))!;
+  const wasm = (await regexFilter)!;
   const file = path.join(dir, 'regex-filter.wasm');
   await writeFile(file, wasm);
   await freshet.admin.createSmartModule('regex', wasm);
