@@ -99,7 +99,8 @@ describe('dataflow e2e: YAML against a node', () => {
     node = await startTestNode();
     dir = await tempDir('freshet-df-e2e-');
     await writeFile(path.join(dir, 'dataflow.yaml'), YAML);
-    env = { ...process.env, FRESHET_DATAFLOW_DIR: path.join(dir, 'state'), FRESHET_LOG: 'warn' };
+    // FRESHET_CONSOLE: no node console answers there, so only the dataflows run here are seen.
+    env = { ...process.env, FRESHET_DATAFLOW_DIR: path.join(dir, 'state'), FRESHET_LOG: 'warn', FRESHET_CONSOLE: '127.0.0.1:1' };
     delete env.NODE_TEST_CONTEXT;
     client = await Freshet.connect({ endpoint: node.endpoint });
   });
@@ -219,7 +220,16 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.match(table.stdout, /KEY\s+LAST WINDOW\s+EVENTS\s+AVG\s+HIGH\s+SELLERS\s+DELTA\s+PCT CHANGE/);
     assert.match(table.stdout, /p1\s+2023-11-14T22:13:30Z\s+1\s+18\s+18\s+1\s+3\s+20/);
     const list = await cli(['dataflow', 'list', '-O', 'json'], env);
-    assert.equal((JSON.parse(list.stdout) as { status: string }).status, 'running');
+    assert.deepEqual(JSON.parse(list.stdout) as unknown, {
+      name: 'shop-stats',
+      where: 'local',
+      status: 'running',
+      pid: child.pid,
+      http: httpAddress,
+      services: ['per-product'],
+      since: (JSON.parse(list.stdout) as { since: string }).since,
+      dir: path.join(dir, 'state', 'shop-stats'),
+    });
 
     // stop: a last checkpoint; describe then reads it from disk.
     const stopped = await cli(['dataflow', 'stop', 'shop-stats'], env);

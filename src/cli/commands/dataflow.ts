@@ -1,7 +1,12 @@
-// `freshet dataflow run|list|describe|stop|delete|query`: stateful dataflows
-// (docs/dataflows.md). `run` runs one in the foreground (as `sdf run` does)
-// with its state under --dir (FRESHET_DATAFLOW_DIR, ~/.freshet/dataflows)
-// and an HTTP endpoint the other commands (and the console) read.
+// `freshet dataflow run|create|list|describe|query|stop|start|delete`:
+// stateful dataflows (docs/dataflows.md). `run` runs one in the foreground
+// (as `sdf run` does) with its state under --dir (FRESHET_DATAFLOW_DIR,
+// ~/.freshet/dataflows) and an HTTP endpoint the other commands read.
+// `create` hands one to the node, which runs and restarts it (as it does
+// connectors); the node's console endpoint (--console, FRESHET_CONSOLE, the
+// URL the node records in `<data-dir>/console.json`, else 127.0.0.1:9080)
+// serves the same API. The other commands find a dataflow by name: first
+// one run from this machine's --dir, else one the node manages.
 
 import path from 'node:path';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +18,7 @@ import { renderTable } from '../output/table.js';
 import { styleFor } from '../output/colour.js';
 import { stdoutWriter } from '../output/writer.js';
 import type { LocalDataflow } from '../../dataflow/store.js';
+import { defaultDataDir } from '../../server/defaults.js';
 
 function parseHostPort(text: string): string {
   if (!/^[^:]+:\d{1,5}$/.test(text)) throw new InvalidArgumentError(`expected HOST:PORT such as 127.0.0.1:9080 (port 0: any free port), got "${text}"`);
@@ -28,11 +34,111 @@ async function root(flags: { dir?: string }): Promise<string> {
   return path.resolve(flags.dir ?? dataflowsRoot());
 }
 
-async function find(flags: { dir?: string }, name: string): Promise<LocalDataflow> {
+function parseConsole(text: string): string {
+  const url = /^https?:\/\//.test(text) ? text : `http://${text}`;
+  try {
+    return new URL(url).origin;
+  } catch {
+    throw new InvalidArgumentError(`expected HOST:PORT or a URL, such as 127.0.0.1:9080, got "${text}"`);
+  }
+}
+
+interface NodeFlags {
+  console?: string;
+  dataDir: string;
+}
+
+/** --console and --data-dir: where the node that manages dataflows is. */
+function withNodeOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--console <host:port>', "the node's console endpoint (default: FRESHET_CONSOLE, else recorded in the data dir, else 127.0.0.1:9080)").argParser(parseConsole))
+    .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its console endpoint)').default(defaultDataDir()));
+}
+
+async function consoleUrl(flags: NodeFlags): Promise<{ url: string; from: string }> {
+  if (flags.console) return { url: flags.console, from: '--console' };
+  if (process.env.FRESHET_CONSOLE) return { url: parseConsole(process.env.FRESHET_CONSOLE), from: 'FRESHET_CONSOLE' };
+  const file = path.join(flags.dataDir, 'console.json');
+  const recorded = await readFile(file, 'utf8').then(
+    (text) => (JSON.parse(text) as { url?: string }).url,
+    () => undefined,
+  );
+  if (recorded) return { url: recorded, from: file };
+  return { url: 'http://127.0.0.1:9080', from: 'the default' };
+}
+
+class NoConsoleError extends CliError {}
+
+/** A request to the node's dataflow API; NoConsoleError when nothing answers. */
+async function nodeCall<T>(flags: NodeFlags, method: string, route: string, body?: unknown): Promise<T> {
+  const { url, from } = await consoleUrl(flags);
+  let response: Response;
+  try {
+    response = await fetch(`${url}${route}`, {
+      method,
+      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (err) {
+    throw new NoConsoleError(
+      `no node answers at ${url} (console endpoint, from ${from}): ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
+      ExitCode.NO_NODE,
+      'start one with `freshet cluster start`; give its data dir with --data-dir, or its console with --console HOST:PORT',
+    );
+  }
+  const answer = (await response.json().catch(() => ({}))) as T & { error?: string };
+  if (!response.ok) {
+    const message = answer.error ?? `HTTP ${response.status}`;
+    if (response.status === 404) throw notFoundError(message, 'see them with `freshet dataflow list`');
+    if (response.status === 400) throw usageError(message);
+    throw new CliError(message, response.status === 409 ? ExitCode.REFUSED : ExitCode.ERROR);
+  }
+  return answer;
+}
+
+type Target = { where: 'local'; found: LocalDataflow } | { where: 'node' };
+
+/** A dataflow run from this machine's --dir, else one the node manages. */
+async function target(flags: { dir?: string } & NodeFlags, name: string): Promise<Target> {
   const { localDataflow } = await import('../../dataflow/store.js');
   const found = await localDataflow(await root(flags), name);
-  if (!found) throw notFoundError(`no dataflow named "${name}" in ${await root(flags)}`, 'see them with `freshet dataflow list`; start one with `freshet dataflow run --config dataflow.yaml`');
-  return found;
+  if (found) return { where: 'local', found };
+  try {
+    await nodeCall(flags, 'GET', `/dataflows/${encodeURIComponent(name)}`);
+    return { where: 'node' };
+  } catch (err) {
+    if (err instanceof NoConsoleError || (err instanceof CliError && err.exitCode === ExitCode.NOT_FOUND)) {
+      throw notFoundError(
+        `no dataflow named "${name}" (neither in ${await root(flags)} nor on the node)`,
+        'see them with `freshet dataflow list`; start one with `freshet dataflow run --config dataflow.yaml` or `freshet dataflow create --config dataflow.yaml`',
+      );
+    }
+    throw err;
+  }
+}
+
+interface ServiceView {
+  service: string;
+  watermark: number | null;
+  inputs: { topic: string; partition: number; next: number }[];
+  checkpoint: { seq: number; at: string | null };
+  metrics: Record<string, unknown>;
+}
+
+/** Key/value lines of a dataflow's status (describe). */
+function statusPairs(name: string, status: Record<string, unknown>, extra: [string, string][]): [string, string][] {
+  const pairs: [string, string][] = [['Name', name], ['Status', String(status.state ?? '-')], ...extra];
+  if (typeof status.lastError === 'string') pairs.push(['Last Error', status.lastError]);
+  for (const s of (status.services as ServiceView[] | undefined) ?? []) {
+    if (typeof s !== 'object' || s === null || !Array.isArray(s.inputs)) continue;
+    pairs.push([`${s.service}: watermark`, time(s.watermark)]);
+    pairs.push([`${s.service}: inputs`, s.inputs.map((i) => `${i.topic}/${i.partition}@${i.next}`).join(' ')]);
+    pairs.push([`${s.service}: checkpoint`, `#${s.checkpoint.seq} at ${s.checkpoint.at ?? '-'}`]);
+    const m = s.metrics;
+    pairs.push([`${s.service}: records`, `${cell(m.records)} in, ${cell(m.failed)} failed, ${cell(m.filtered)} filtered, ${cell(m.late)} late`]);
+    pairs.push([`${s.service}: results`, `${cell(m.windowsClosed)} windows closed, ${cell(m.windowResults)} window results, ${cell(m.correlations)} correlations`]);
+  }
+  return pairs;
 }
 
 async function httpGet(address: string, pathname: string): Promise<unknown> {
@@ -140,6 +246,7 @@ export function dataflowCommand(): Command {
       'after',
       examples(
         'freshet dataflow run --config dataflow.yaml',
+        'freshet dataflow create --config dataflow.yaml   # run by the node',
         'freshet dataflow list',
         'freshet dataflow query price-stats --key p-42',
         'freshet dataflow query price-stats --group acme -O json',
@@ -220,32 +327,98 @@ export function dataflowCommand(): Command {
       note(`dataflow "${spec.name}" stopped`);
     });
 
-  dataflow
-    .command('list')
-    .description('list the dataflows with state in --dir')
-    .addOption(dirOption())
-    .addOption(listFormatOption())
+  withNodeOptions(
+    dataflow
+      .command('create')
+      .description('hand a dataflow to the node: it runs it, and starts it again after failures and node restarts, until deleted')
+      .requiredOption('--config <file>', 'the dataflow YAML (dataflow.yaml)'),
+  )
+    .addHelpText('after', examples('freshet dataflow create --config dataflow.yaml', 'freshet dataflow create --config df.yaml --console 127.0.0.1:9080'))
+    .action(async (flags: { config: string } & NodeFlags) => {
+      let text: string;
+      try {
+        text = await readFile(path.resolve(flags.config), 'utf8');
+      } catch (err) {
+        throw usageError(`cannot read ${flags.config}: ${(err as Error).message}`);
+      }
+      const created = await nodeCall<{ name: string }>(flags, 'POST', '/dataflows', { config: text });
+      await printLine(`dataflow "${created.name}" created`);
+    });
+
+  withNodeOptions(
+    dataflow
+      .command('list')
+      .description('list dataflows: those run here (state in --dir) and those the node manages')
+      .addOption(dirOption())
+      .addOption(listFormatOption()),
+  )
     .addHelpText('after', examples('freshet dataflow list', 'freshet dataflow list -O json'))
-    .action(async (flags: { dir?: string; output: ListFormat }) => {
+    .action(async (flags: { dir?: string; output: ListFormat } & NodeFlags) => {
       const { listLocalDataflows } = await import('../../dataflow/store.js');
-      const items = await listLocalDataflows(await root(flags));
-      await printList(items, flags.output, {
-        header: ['NAME', 'STATUS', 'PID', 'HTTP', 'SERVICES', 'SINCE'],
-        row: (d) => [d.name, d.running ? 'running' : (d.run?.state === 'running' ? 'stopped (killed)' : (d.run?.state ?? 'stopped')), d.running ? String(d.run!.pid) : '-', d.running ? (d.run!.http ?? '-') : '-', (d.run?.services ?? []).join(','), d.run ? (d.running ? d.run.startedAt : (d.run.stoppedAt ?? d.run.startedAt)) : '-'],
-        json: (d) => ({ name: d.name, status: d.running ? 'running' : (d.run?.state ?? 'stopped'), pid: d.running ? d.run!.pid : null, http: d.running ? d.run!.http : null, services: d.run?.services ?? [], dir: d.dir }),
+      interface Row {
+        name: string;
+        where: 'local' | 'node';
+        status: string;
+        pid: number | null;
+        http: string | null;
+        services: string[];
+        since: string | null;
+        dir?: string;
+        lastError?: string;
+      }
+      const rows: Row[] = (await listLocalDataflows(await root(flags))).map((d) => ({
+        name: d.name,
+        where: 'local',
+        status: d.running ? 'running' : d.run?.state === 'running' ? 'stopped (killed)' : (d.run?.state ?? 'stopped'),
+        pid: d.running ? d.run!.pid : null,
+        http: d.running ? (d.run!.http ?? null) : null,
+        services: d.run?.services ?? [],
+        since: d.run ? (d.running ? d.run.startedAt : (d.run.stoppedAt ?? d.run.startedAt)) : null,
+        dir: d.dir,
+      }));
+      try {
+        const managed = await nodeCall<{ name: string; state: string; services: string[]; startedAt?: string; createdAt?: string; lastError?: string }[]>(flags, 'GET', '/dataflows');
+        const { url } = await consoleUrl(flags);
+        for (const m of managed) {
+          rows.push({
+            name: m.name,
+            where: 'node',
+            status: m.state,
+            pid: null,
+            http: url.replace(/^https?:\/\//, ''),
+            services: m.services ?? [],
+            since: m.startedAt ?? m.createdAt ?? null,
+            ...(m.lastError ? { lastError: m.lastError } : {}),
+          });
+        }
+      } catch (err) {
+        // No node is fine for listing what runs here, unless one was named.
+        if (!(err instanceof NoConsoleError) || flags.console !== undefined) throw err;
+      }
+      await printList(rows, flags.output, {
+        header: ['NAME', 'WHERE', 'STATUS', 'PID', 'HTTP', 'SERVICES', 'SINCE'],
+        row: (r) => [r.name, r.where, r.status, r.pid === null ? '-' : String(r.pid), r.http ?? '-', r.services.join(','), r.since ?? '-'],
         empty: 'No dataflows found',
       });
     });
 
-  dataflow
-    .command('describe')
-    .description('show a dataflow: definition, status, offsets, checkpoint and metrics')
-    .argument('<name>', 'dataflow name (meta.name)')
-    .addOption(dirOption())
-    .addOption(listFormatOption())
+  withNodeOptions(
+    dataflow
+      .command('describe')
+      .description('show a dataflow: status, offsets, checkpoint and metrics (from its checkpoint when stopped)')
+      .argument('<name>', 'dataflow name (meta.name)')
+      .addOption(dirOption())
+      .addOption(listFormatOption()),
+  )
     .addHelpText('after', examples('freshet dataflow describe price-stats', 'freshet dataflow describe price-stats -O json'))
-    .action(async (name: string, flags: { dir?: string; output: ListFormat }) => {
-      const found = await find(flags, name);
+    .action(async (name: string, flags: { dir?: string; output: ListFormat } & NodeFlags) => {
+      const t = await target(flags, name);
+      if (t.where === 'node') {
+        const status = await nodeCall<Record<string, unknown>>(flags, 'GET', `/dataflows/${encodeURIComponent(name)}`);
+        await printObject(statusPairs(name, status, [['Run By', 'the node']]), { ...status, where: 'node' }, flags.output);
+        return;
+      }
+      const found = t.found;
       let status: Record<string, unknown> | undefined;
       if (found.running && found.run?.http) status = (await httpGet(found.run.http, `/dataflows/${encodeURIComponent(name)}`)) as Record<string, unknown>;
       if (!status) {
@@ -257,55 +430,62 @@ export function dataflowCommand(): Command {
         }
         status = { name, state: found.run?.state ?? 'stopped', services };
       }
-      const json = { ...status, dir: found.dir, config: found.run?.config ?? null, pid: found.running ? found.run!.pid : null, http: found.running ? found.run!.http : null };
-      const pairs: [string, string][] = [
-        ['Name', name],
-        ['Status', found.running ? 'running' : String(status.state)],
+      const json = { ...status, where: 'local', dir: found.dir, config: found.run?.config ?? null, pid: found.running ? found.run!.pid : null, http: found.running ? found.run!.http : null };
+      const pairs = statusPairs(name, { ...status, state: found.running ? 'running' : status.state }, [
         ['State Dir', found.dir],
         ['Config', found.run?.config ?? '-'],
         ['HTTP', found.running ? (found.run?.http ?? '-') : '-'],
-      ];
-      for (const s of (status.services as { service: string; watermark: number | null; inputs: { topic: string; partition: number; next: number }[]; checkpoint: { seq: number; at: string | null }; metrics: Record<string, unknown> }[]) ?? []) {
-        pairs.push([`${s.service}: watermark`, time(s.watermark)]);
-        pairs.push([`${s.service}: inputs`, s.inputs.map((i) => `${i.topic}/${i.partition}@${i.next}`).join(' ')]);
-        pairs.push([`${s.service}: checkpoint`, `#${s.checkpoint.seq} at ${s.checkpoint.at ?? '-'}`]);
-        const m = s.metrics;
-        pairs.push([`${s.service}: records`, `${cell(m.records)} in, ${cell(m.failed)} failed, ${cell(m.filtered)} filtered, ${cell(m.late)} late`]);
-        pairs.push([`${s.service}: results`, `${cell(m.windowsClosed)} windows closed, ${cell(m.windowResults)} window results, ${cell(m.correlations)} correlations`]);
-      }
+      ]);
       await printObject(pairs, json, flags.output);
     });
 
-  dataflow
-    .command('query')
-    .description('current windows and series of a running dataflow: one key, one group, or a summary')
-    .argument('<name>', 'dataflow name')
-    .option('--key <key>', 'one key: its open windows, recent closed windows with series, its correlations')
-    .option('--group <group>', 'one group: the latest window of each key and the correlations within the group')
-    .option('--service <service>', 'the service to ask (default: the first with a window)')
-    .addOption(dirOption())
-    .addOption(listFormatOption())
+  withNodeOptions(
+    dataflow
+      .command('query')
+      .description('current windows and series of a running dataflow: one key, one group, or a summary')
+      .argument('<name>', 'dataflow name')
+      .option('--key <key>', 'one key: its open windows, recent closed windows with series, its correlations')
+      .option('--group <group>', 'one group: the latest window of each key and the correlations within the group')
+      .option('--service <service>', 'the service to ask (default: the first with a window)')
+      .addOption(dirOption())
+      .addOption(listFormatOption()),
+  )
     .addHelpText('after', examples('freshet dataflow query price-stats', 'freshet dataflow query price-stats --key p-42', 'freshet dataflow query price-stats --group acme -O json | jq .correlations'))
-    .action(async (name: string, flags: { key?: string; group?: string; service?: string; dir?: string; output: ListFormat }) => {
+    .action(async (name: string, flags: { key?: string; group?: string; service?: string; dir?: string; output: ListFormat } & NodeFlags) => {
       if (flags.key !== undefined && flags.group !== undefined) throw usageError('give --key or --group, not both');
-      const found = await find(flags, name);
-      if (!found.running || !found.run?.http) throw new CliError(`dataflow "${name}" is not running`, ExitCode.NOT_FOUND, `start it with \`freshet dataflow run --config ${found.run?.config ?? 'dataflow.yaml'}\``);
       const params = new URLSearchParams();
       if (flags.key !== undefined) params.set('key', flags.key);
       if (flags.group !== undefined) params.set('group', flags.group);
       if (flags.service !== undefined) params.set('service', flags.service);
-      const result = (await httpGet(found.run.http, `/dataflows/${encodeURIComponent(name)}/state?${params}`)) as Record<string, unknown>;
-      await printQuery(result, flags.output);
+      const route = `/dataflows/${encodeURIComponent(name)}/state?${params}`;
+      const t = await target(flags, name);
+      if (t.where === 'node') {
+        await printQuery(await nodeCall<Record<string, unknown>>(flags, 'GET', route), flags.output);
+        return;
+      }
+      const found = t.found;
+      if (!found.running || !found.run?.http) {
+        throw new CliError(`dataflow "${name}" is not running`, ExitCode.NOT_FOUND, `start it with \`freshet dataflow run --config ${found.run?.config ?? 'dataflow.yaml'}\``);
+      }
+      await printQuery((await httpGet(found.run.http, route)) as Record<string, unknown>, flags.output);
     });
 
-  dataflow
-    .command('stop')
-    .description('stop a running dataflow (it writes a last checkpoint; `run` resumes it)')
-    .argument('<name>', 'dataflow name')
-    .addOption(dirOption())
+  withNodeOptions(
+    dataflow
+      .command('stop')
+      .description('stop a running dataflow (it writes a last checkpoint; `run`, or `start` for the node\'s, resumes it)')
+      .argument('<name>', 'dataflow name')
+      .addOption(dirOption()),
+  )
     .addHelpText('after', examples('freshet dataflow stop price-stats'))
-    .action(async (name: string, flags: { dir?: string }) => {
-      const found = await find(flags, name);
+    .action(async (name: string, flags: { dir?: string } & NodeFlags) => {
+      const t = await target(flags, name);
+      if (t.where === 'node') {
+        await nodeCall(flags, 'POST', `/dataflows/${encodeURIComponent(name)}/stop`);
+        await printLine(`dataflow "${name}" stopped`);
+        return;
+      }
+      const found = t.found;
       if (!found.running) {
         note(`dataflow "${name}" is not running`);
         return;
@@ -315,14 +495,34 @@ export function dataflowCommand(): Command {
       await printLine(`dataflow "${name}" stopped`);
     });
 
-  dataflow
-    .command('delete')
-    .description('stop a dataflow and delete its state (checkpoints); its topics stay')
-    .argument('<name>', 'dataflow name')
-    .addOption(dirOption())
+  withNodeOptions(
+    dataflow
+      .command('start')
+      .description('start again a dataflow the node runs, after `stop` (it resumes from its checkpoint)')
+      .argument('<name>', 'dataflow name'),
+  )
+    .addHelpText('after', examples('freshet dataflow start price-stats'))
+    .action(async (name: string, flags: NodeFlags) => {
+      await nodeCall(flags, 'POST', `/dataflows/${encodeURIComponent(name)}/start`);
+      await printLine(`dataflow "${name}" started`);
+    });
+
+  withNodeOptions(
+    dataflow
+      .command('delete')
+      .description('stop a dataflow and delete its state (checkpoints); its topics stay')
+      .argument('<name>', 'dataflow name')
+      .addOption(dirOption()),
+  )
     .addHelpText('after', examples('freshet dataflow delete price-stats'))
-    .action(async (name: string, flags: { dir?: string }) => {
-      const found = await find(flags, name);
+    .action(async (name: string, flags: { dir?: string } & NodeFlags) => {
+      const t = await target(flags, name);
+      if (t.where === 'node') {
+        await nodeCall(flags, 'DELETE', `/dataflows/${encodeURIComponent(name)}`);
+        await printLine(`dataflow "${name}" deleted`);
+        return;
+      }
+      const found = t.found;
       if (found.running) {
         process.kill(found.run!.pid, 'SIGTERM');
         if (!(await waitForExit(found.run!.pid, 30_000))) throw new CliError(`dataflow "${name}" (pid ${found.run!.pid}) did not stop within 30 s`);
