@@ -10,6 +10,7 @@ import { dataflowCommand } from './commands/dataflow.js';
 import { partitionCommand } from './commands/partition.js';
 import { produceCommand } from './commands/produce.js';
 import { profileCommand } from './commands/profile.js';
+import { smartmoduleCommand } from './commands/smartmodule.js';
 import { topicCommand } from './commands/topic.js';
 import { versionCommand } from './commands/version.js';
 import { CLI_VERSION } from './package-root.js';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
     .addCommand(consumerCommand())
+    .addCommand(smartmoduleCommand())
     .addCommand(connectorCommand())
     .addCommand(dataflowCommand())
     .addCommand(profileCommand())
