@@ -5,9 +5,12 @@
 //   GET    /dataflows                          running dataflows (name, state, services)
 //   GET    /dataflows/:name                    status: watermark, offsets, checkpoint, metrics per service
 //   GET    /dataflows/:name/state              ?key=K | ?group=G [&service=S]: current windows and series
+//   GET    /dataflows/:name/keys               ?prefix=P&limit=N [&service=S]: keys with state, sorted: {total, keys}
 //   GET    /dataflows/:name/events             live change feed (Server-Sent Events): one event per
 //                                              emitted result, `event: window|correlation|late|record`
-//                                              [?service=S&kind=window,correlation]
+//                                              [?service=S&kind=window,correlation&key=K1,K2&group=G]
+//                                              (key/group: only results of those keys, or of that group;
+//                                              a correlation concerns both of its keys)
 //   POST   /dataflows                          (managed mode) {config: "<yaml>"}: create and start
 //   POST   /dataflows/:name/stop               (managed mode) stop, keep the state
 //   POST   /dataflows/:name/start              (managed mode) start again
@@ -54,8 +57,33 @@ function notFound(reply: FastifyReply, message: string) {
   return reply.code(404).send({ error: message });
 }
 
-export async function startDataflowHttp(host: DataflowHost, options: { host?: string; port?: number } = {}): Promise<{ app: FastifyInstance; address: string; close(): Promise<void> }> {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+/** What registerDataflowRoutes leaves to its caller: closing the open change feeds (before the server closes). */
+export interface DataflowRoutes {
+  closeFeeds(): void;
+}
+
+/** Splits a comma-separated query parameter; undefined when absent or empty. */
+function listParam(value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').filter((v) => v !== '');
+  return items.length > 0 ? new Set(items) : undefined;
+}
+
+/** Whether a result concerns one of the keys or the group (change feed filters). */
+function concerns(output: OutputEvent['output'], keys: Set<string> | undefined, group: string | undefined): boolean {
+  if (!keys && group === undefined) return true;
+  const value = output.value as { key?: unknown; a?: unknown; b?: unknown; group?: unknown } | null;
+  if (group !== undefined && value && typeof value === 'object' && value.group === group) return true;
+  if (!keys) return false;
+  if (output.kind === 'correlation' && value && typeof value === 'object') return keys.has(String(value.a)) || keys.has(String(value.b));
+  return output.key !== null && keys.has(output.key);
+}
+
+/**
+ * Registers the dataflow routes on a fastify instance: this endpoint's own
+ * server (startDataflowHttp), or the node's console (src/console/).
+ */
+export function registerDataflowRoutes(app: FastifyInstance, host: DataflowHost): DataflowRoutes {
   const sse = new Set<() => void>();
 
   const running = (name: string, reply: FastifyReply): DataflowRuntime | undefined => {
@@ -64,7 +92,6 @@ export async function startDataflowHttp(host: DataflowHost, options: { host?: st
     return runtime;
   };
 
-  app.get('/health', async () => ({ ok: true }));
   app.get('/dataflows', async () => host.list());
 
   app.get<{ Params: { name: string } }>('/dataflows/:name', async (req, reply) => {
@@ -88,10 +115,26 @@ export async function startDataflowHttp(host: DataflowHost, options: { host?: st
     }
   });
 
-  app.get<{ Params: { name: string }; Querystring: { service?: string; kind?: string } }>('/dataflows/:name/events', (req, reply) => {
+  app.get<{ Params: { name: string }; Querystring: { service?: string; prefix?: string; limit?: string } }>('/dataflows/:name/keys', async (req, reply) => {
     const runtime = running(req.params.name, reply);
     if (!runtime) return reply;
-    const kinds = req.query.kind ? new Set(req.query.kind.split(',')) : undefined;
+    const limit = Math.max(1, Math.min(10_000, Number(req.query.limit ?? 1000) || 1000));
+    const prefix = req.query.prefix ?? '';
+    try {
+      const all = runtime.keys(req.query.service);
+      const matching = prefix === '' ? all : all.filter((k) => k.startsWith(prefix));
+      return { total: matching.length, keys: matching.slice(0, limit) };
+    } catch (err) {
+      return reply.code(404).send({ error: (err as Error).message });
+    }
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { service?: string; kind?: string; key?: string; group?: string } }>('/dataflows/:name/events', (req, reply) => {
+    const runtime = running(req.params.name, reply);
+    if (!runtime) return reply;
+    const kinds = listParam(req.query.kind);
+    const keys = listParam(req.query.key);
+    const group = req.query.group === '' ? undefined : req.query.group;
     const service = req.query.service;
     reply.hijack();
     const raw = reply.raw;
@@ -100,6 +143,7 @@ export async function startDataflowHttp(host: DataflowHost, options: { host?: st
     const onOutput = (event: OutputEvent) => {
       if (service !== undefined && event.service !== service) return;
       if (kinds && !kinds.has(event.output.kind)) return;
+      if (!concerns(event.output, keys, group)) return;
       if (raw.writableLength > SSE_MAX_BUFFER) {
         close();
         return;
@@ -118,7 +162,7 @@ export async function startDataflowHttp(host: DataflowHost, options: { host?: st
     sse.add(close);
     runtime.events.on('output', onOutput);
     raw.on('close', close);
-    void runtime.done.finally(close);
+    runtime.done.then(close, close);
   });
 
   app.post<{ Body: { config?: unknown } }>('/dataflows', async (req, reply) => {
@@ -147,12 +191,23 @@ export async function startDataflowHttp(host: DataflowHost, options: { host?: st
     else app.post<{ Params: { name: string } }>(`/dataflows/:name/${action}`, handler);
   }
 
+  return {
+    closeFeeds() {
+      for (const close of [...sse]) close();
+    },
+  };
+}
+
+export async function startDataflowHttp(host: DataflowHost, options: { host?: string; port?: number } = {}): Promise<{ app: FastifyInstance; address: string; close(): Promise<void> }> {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.get('/health', async () => ({ ok: true }));
+  const routes = registerDataflowRoutes(app, host);
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   return {
     app,
     address: address.replace(/^https?:\/\//, ''),
     async close() {
-      for (const close of [...sse]) close();
+      routes.closeFeeds();
       await app.close();
     },
   };

@@ -466,6 +466,11 @@ export class DataflowRuntime {
     return this.runner(service).engine.query(q);
   }
 
+  /** Keys with state, sorted (of one service, chosen as for query). */
+  keys(service?: string): string[] {
+    return this.runner(service).engine.keys();
+  }
+
   status() {
     return {
       name: this.spec.name,
