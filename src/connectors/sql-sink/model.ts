@@ -68,12 +68,22 @@ const IDENT = `(?:${PLAIN_IDENT}|${QUOTED_IDENT})`;
 const COLUMN_RE = new RegExp(`^${IDENT}$`);
 const TABLE_RE = new RegExp(`^${IDENT}(?:\\.${IDENT}){0,2}$`);
 
+// Names repeat on every record: remember the valid ones (bounded).
+const validColumns = new Set<string>();
+const validTables = new Set<string>();
+
+function remember(set: Set<string>, name: string): true {
+  if (set.size >= 10_000) set.clear();
+  set.add(name);
+  return true;
+}
+
 export function isColumnName(name: string): boolean {
-  return COLUMN_RE.test(name);
+  return validColumns.has(name) || (COLUMN_RE.test(name) && remember(validColumns, name));
 }
 
 export function isTableName(name: string): boolean {
-  return TABLE_RE.test(name);
+  return validTables.has(name) || (TABLE_RE.test(name) && remember(validTables, name));
 }
 
 function checkTable(table: unknown): string {
@@ -197,6 +207,10 @@ export interface ConvertOptions {
   nullMarkers?: readonly string[];
 }
 
+function failValue(v: SqlValue, raw: string, expected: string): never {
+  throw new ModelError(`column ${v.column}: ${JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw)} is not ${expected} (type ${v.type})`);
+}
+
 /**
  * Parses a raw value by its type (the rules of Fluvio's sql-sink: Rust's
  * `str::parse` for numbers and bool, chrono formats for dates and times).
@@ -209,9 +223,7 @@ export function convertValue(v: SqlValue, options: ConvertOptions = {}): SqlPara
   const raw = v.raw_value;
   const { type } = v;
   if (raw === null || options.nullMarkers?.includes(raw)) return { type, value: null };
-  const fail = (expected: string): never => {
-    throw new ModelError(`column ${v.column}: ${JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw)} is not ${expected} (type ${type})`);
-  };
+  const fail = (expected: string): never => failValue(v, raw, expected);
   if (raw === '' && type !== 'Text' && type !== 'Bytes') return { type, value: null };
   if (raw === 'null' && type !== 'Text' && type !== 'Bytes' && type !== 'Json') return { type, value: null };
   switch (type) {

@@ -34,6 +34,10 @@ export function isPostgresRecordError(err: unknown): boolean {
   return typeof code === 'string' && code.length === 5 && RECORD_ERROR_CLASSES.has(code.slice(0, 2));
 }
 
+/** Most named statements per sink, and most statement texts remembered as seen once. */
+const MAX_PREPARED = 200;
+const MAX_TRACKED = 2000;
+
 export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** Client-side limit for one statement; the connection is dropped when it passes. */
@@ -44,6 +48,9 @@ export class PostgresDriver implements SqlDriver {
   readonly dialect = postgresDialect;
   readonly savepoints = true;
   private client: pg.Client | undefined;
+  /** Statement text → its prepared statement name (pg prepares it again on a new connection), or 1: seen once. */
+  private readonly statements = new Map<string, string | 1>();
+  private prepared = 0;
 
   constructor(
     private readonly pgModule: typeof pg,
@@ -88,7 +95,24 @@ export class PostgresDriver implements SqlDriver {
   async execute(sql: string, params: readonly unknown[]): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('the postgres connection was lost');
-    await client.query(sql, params as unknown[]);
+    if (params.length === 0) {
+      await client.query(sql);
+      return;
+    }
+    // A statement seen before is named: parsed and planned once per connection, then only bound
+    // and run (planning a 500-row INSERT costs Postgres about as much as running it). One-off
+    // shapes (odd batch sizes under light load) stay unnamed, so the prepared set stays small.
+    const seen = this.statements.get(sql);
+    let name: string | undefined;
+    if (typeof seen === 'string') name = seen;
+    else if (seen !== undefined && this.prepared < MAX_PREPARED) {
+      name = `freshet_sql_sink_${this.prepared++}`;
+      this.statements.set(sql, name);
+    } else if (seen === undefined) {
+      if (this.statements.size >= MAX_TRACKED) for (const [text, v] of this.statements) if (v === 1) this.statements.delete(text);
+      this.statements.set(sql, 1);
+    }
+    await client.query(name === undefined ? { text: sql, values: params as unknown[] } : { name, text: sql, values: params as unknown[] });
   }
 
   commit(): Promise<void> {

@@ -10,7 +10,8 @@
 //    for upserts), split so a statement stays under the database's parameter
 //    limit and an upsert statement never holds the same key twice (Postgres
 //    refuses to update one row twice in a statement; later records win, as
-//    they would one statement at a time).
+//    they would one statement at a time). Drivers prepare statements whose
+//    text repeats (under load every batch has the runtime's full size).
 // 3. Fast path: BEGIN, every statement, COMMIT. If the database refused a
 //    statement for a reason tied to the data (constraint, bad value, unknown
 //    table or column), the transaction is rolled back and the slow path finds
