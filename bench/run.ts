@@ -5,6 +5,7 @@ import { benchHttpSourcePolling, benchHttpSourceStream } from './connectors.js';
 import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
 import { benchDataflow } from './dataflow.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
+import { benchSqlSink } from './sql-sink.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   const results: ThroughputResult[] = [];
   const latencies: LatencyResult[] = [];
   let dataflowSection: string;
+  let sqlSinkSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
@@ -50,6 +52,10 @@ async function main(): Promise<void> {
 
     // Dataflows (bench/dataflow.ts): keyed tumbling-window count over 10,000 keys, and produce → window result latency.
     dataflowSection = await benchDataflow(node.endpoint, scale);
+
+    // SQL sinks (bench/sql-sink.ts): write() rows/s into SQLite, DuckDB and a durable Postgres (Debian's,
+    // started for the run; skipped when not installed), and topic → sql-sink → Postgres through the runtime.
+    sqlSinkSection = await benchSqlSink(node.endpoint, scale);
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
@@ -57,7 +63,7 @@ async function main(): Promise<void> {
   }
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}`);
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}`);
 }
 
 await main();

@@ -80,7 +80,12 @@ export async function waitForPort(port: number, timeoutMs: number, exited?: () =
   }
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresOptions {
+  /** fsync and synchronous commit on, as a real server runs (benchmarks); tests run without. */
+  durable?: boolean;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed');
   const user = runAs();
@@ -105,12 +110,12 @@ export async function startPostgres(): Promise<TestPostgres> {
   const start = async (): Promise<void> => {
     log = '';
     let exitInfo: string | undefined;
-    // fsync off: the tests need a real server, not durability across power loss.
-    const proc = spawn(
-      path.join(bin, 'postgres'),
-      ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', base, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
-      { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    // fsync off for tests: they need a real server, not durability across power loss.
+    const durability = options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+    const proc = spawn(path.join(bin, 'postgres'), ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', base, ...durability, '-c', 'max_connections=50'], {
+      ...spawnOptions,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = proc;
     proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
