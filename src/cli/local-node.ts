@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from './package-root.js';
 
 export const LOG_FILE = 'freshet.log';
 /** What a data dir holds; `cluster delete` refuses a directory with anything else in it. */
-const DATA_DIR_ENTRIES = new Set([LOCK_FILE, LOG_FILE, 'metadata', 'partitions', 'connectors']);
+const DATA_DIR_ENTRIES = new Set([LOCK_FILE, LOG_FILE, 'metadata', 'partitions', 'connectors', 'dataflows', 'console.json']);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,6 +71,8 @@ export interface DaemonStarted {
   pid: number;
   endpoint: string;
   spu: string;
+  /** The console's URL, when the node runs one. */
+  console?: string;
   log: string;
 }
 
@@ -93,7 +95,8 @@ export async function startDaemon(dataDir: string, args: string[], timeoutMs = 3
     const text = (await readFile(log)).subarray(from).toString('utf8');
     const sc = /SC {2}\(connect here\): (\S+)/.exec(text);
     const spu = /SPU: (\S+)/.exec(text);
-    if (sc && spu && child.pid !== undefined) return { pid: child.pid, endpoint: sc[1], spu: spu[1], log };
+    const consoleUrl = /console: (\S+)/.exec(text);
+    if (sc && spu && child.pid !== undefined) return { pid: child.pid, endpoint: sc[1], spu: spu[1], ...(consoleUrl ? { console: consoleUrl[1] } : {}), log };
     if (exited !== undefined || Date.now() > deadline) {
       const tail = text.trim().split('\n').slice(-5).join('\n');
       throw new CliError(

@@ -20,8 +20,8 @@ export interface ConnectorServiceConfig {
 
 export interface ConnectorService {
   readonly manager: ConnectorManager;
-  /** `http://host:port` of the admin endpoint. */
-  readonly adminUrl: string;
+  /** `http://host:port` of the admin endpoint (undefined when the node's console serves the connector API instead). */
+  readonly adminUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -34,6 +34,8 @@ export async function startConnectorService(options: {
   /** The node's SC port as configured (0: ephemeral ports everywhere). */
   scPort: number;
   log: Logger;
+  /** false: no admin server of its own (the node's console mounts handleConnectorRequest). Default true. */
+  adminServer?: boolean;
 }): Promise<ConnectorService | undefined> {
   const { config } = options;
   if (config.enabled === false) return undefined;
@@ -45,6 +47,10 @@ export async function startConnectorService(options: {
     ...(config.minBackoffMs !== undefined ? { minBackoffMs: config.minBackoffMs } : {}),
     ...(config.maxBackoffMs !== undefined ? { maxBackoffMs: config.maxBackoffMs } : {}),
   });
+  if (options.adminServer === false) {
+    log.info({ connectors: manager.list().length }, 'connector runtime started');
+    return { manager, adminUrl: undefined, stop: () => manager.stop() };
+  }
   let admin;
   try {
     admin = await startAdminServer(manager, {

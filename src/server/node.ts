@@ -15,6 +15,9 @@ import { SmartModuleService } from './spu/smartmodules.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
 import { startConnectorService, type ConnectorService, type ConnectorServiceConfig } from '../connectors/service.js';
+import { DataflowManager } from '../dataflow/manager.js';
+import { createMetrics } from '../console/metrics.js';
+import { DEFAULT_CONSOLE_PORT, startConsole, type ConsoleServer } from '../console/server.js';
 
 export { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT };
 
@@ -31,6 +34,15 @@ export interface NodeConfig {
   smartmodules: Partial<SmartEngineLimits>;
   /** Managed connectors and their admin endpoint (src/connectors/service.ts). */
   connectors?: ConnectorServiceConfig;
+  /** Managed dataflows (src/dataflow/manager.ts). Default enabled. */
+  dataflows?: { enabled?: boolean; minBackoffMs?: number; maxBackoffMs?: number };
+  /**
+   * The console (src/console/): web page with live plots, the dataflow and
+   * connector APIs, /metrics; default enabled, port 9080 (0 when the SC port
+   * is 0), a port in use falls back to a free one. When disabled, the
+   * connectors get an admin endpoint of their own.
+   */
+  console?: { enabled?: boolean; port?: number };
   logger: Logger;
 }
 
@@ -81,6 +93,10 @@ export interface RunningNode {
   readonly replicas: ReplicaManager;
   /** Managed connectors (undefined when disabled). */
   readonly connectors: ConnectorService | undefined;
+  /** Managed dataflows (undefined when disabled). */
+  readonly dataflows: DataflowManager | undefined;
+  /** `http://host:port` of the console (undefined when disabled). */
+  readonly consoleUrl: string | undefined;
   stats(): NodeStats;
   /** Stops accepting, closes every connection, flushes and closes every partition. */
   stop(): Promise<void>;
@@ -147,8 +163,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await releaseAll();
     throw err;
   }
-  // Connectors run in this process against the node's own endpoint; they stop before the listeners.
+  // Connectors and dataflows run in this process against the node's own
+  // endpoint; the console serves their APIs. All stop before the listeners.
+  const consoleEnabled = config.console?.enabled !== false;
   let connectors: ConnectorService | undefined;
+  let dataflows: DataflowManager | undefined;
+  let consoleServer: ConsoleServer | undefined;
+  const stopServices = async () => {
+    await consoleServer?.close();
+    await dataflows?.close();
+    await connectors?.stop();
+  };
   try {
     connectors = await startConnectorService({
       config: config.connectors ?? {},
@@ -157,13 +182,76 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       endpoint: `${config.host}:${scPort}`,
       scPort: config.scPort,
       log,
+      adminServer: !consoleEnabled,
     });
+    if (config.dataflows?.enabled !== false) {
+      dataflows = await DataflowManager.open({
+        dataDir: config.dataDir,
+        endpoint: `${config.host}:${scPort}`,
+        log: log.child({ component: 'dataflows' }),
+        ...(config.dataflows?.minBackoffMs !== undefined ? { minBackoffMs: config.dataflows.minBackoffMs } : {}),
+        ...(config.dataflows?.maxBackoffMs !== undefined ? { maxBackoffMs: config.dataflows.maxBackoffMs } : {}),
+      });
+    }
+    if (consoleEnabled) {
+      const manager = connectors?.manager;
+      const flows = dataflows;
+      const metrics = createMetrics({
+        node: () => ({ scConnections: sc.connectionCount, spuConnections: spu.connectionCount, streamFetches: streams.activeStreamCount, queuedResponseBytes: sc.queuedBytes + spu.queuedBytes }),
+        topics: () => topics.list().length,
+        partitions: () =>
+          topics.list().flatMap((t) =>
+            Array.from({ length: t.partitions }, (_, partition) => {
+              const store = replicas.get(t.name, partition);
+              return { topic: t.name, partition, highWatermark: store?.highWatermark() ?? 0, sizeBytes: store?.sizeBytes() ?? 0 };
+            }),
+          ),
+        ...(flows
+          ? {
+              dataflows: () =>
+                flows.list().map((d) => ({
+                  name: d.name,
+                  running: d.state === 'running',
+                  services: flows.runtime(d.name)?.status().services ?? [],
+                })),
+            }
+          : {}),
+        ...(manager
+          ? {
+              connectors: () =>
+                manager.list().map((c) => ({ name: c.name, type: c.type, running: c.status.state === 'running', records: c.stats.records, deadLetters: c.stats.deadLetters, restarts: c.status.restarts })),
+            }
+          : {}),
+      });
+      const startedAt = new Date().toISOString();
+      consoleServer = await startConsole({
+        host: config.host,
+        port: config.console?.port ?? config.connectors?.adminPort ?? (config.scPort === 0 ? 0 : DEFAULT_CONSOLE_PORT),
+        dataDir: config.dataDir,
+        log,
+        node: () => ({
+          endpoint: `${config.host}:${scPort}`,
+          spu: `${config.host}:${spuPort}`,
+          dataDir: config.dataDir,
+          pid: process.pid,
+          startedAt,
+          topics: topics.list().map((t) => ({ name: t.name, partitions: t.partitions })),
+        }),
+        ...(flows ? { dataflows: flows } : {}),
+        ...(manager ? { connectors: manager } : {}),
+        metrics,
+      });
+    }
   } catch (err) {
+    await stopServices().catch(() => {});
     await Promise.all([sc.close(), spu.close()]);
     await releaseAll();
     throw err;
   }
-  log.info({ sc: `${config.host}:${scPort}`, spu: `${config.host}:${spuPort}`, dataDir: config.dataDir, connectorAdmin: connectors?.adminUrl }, 'freshet node started');
+  log.info(
+    { sc: `${config.host}:${scPort}`, spu: `${config.host}:${spuPort}`, dataDir: config.dataDir, console: consoleServer?.url, connectorAdmin: connectors?.adminUrl },
+    'freshet node started',
+  );
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -174,6 +262,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     smartmodules,
     replicas,
     connectors,
+    dataflows,
+    consoleUrl: consoleServer?.url,
     stats() {
       return {
         scConnections: sc.connectionCount,
@@ -184,7 +274,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     stop() {
       stopping ??= (async () => {
-        await connectors?.stop();
+        await stopServices();
         await Promise.all([sc.close(), spu.close()]);
         await releaseAll();
         log.info('freshet node stopped');

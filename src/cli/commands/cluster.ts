@@ -32,15 +32,18 @@ interface StartOptions {
   spuPort: number;
   host: string;
   flush: FlushPolicy;
+  consolePort?: number;
   daemon?: boolean;
 }
 
 async function runClusterStart(options: StartOptions): Promise<void> {
   if (options.daemon) {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
+    if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
     const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
+        (started.console ? `  console: ${started.console}\n` : '') +
         `  data: ${options.dataDir}\n  log: ${started.log}\nStop it with \`freshet cluster shutdown --data-dir ${options.dataDir}\`.\n`,
     );
     return;
@@ -53,10 +56,13 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       spuPort: options.spuPort,
       host: options.host,
       storage: { flush: options.flush },
+      ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
     }),
   );
   process.stderr.write(
-    `Freshet is running.\n  SC  (connect here): ${node.endpoint}\n  SPU: ${options.host}:${node.spuPort}\n  data: ${options.dataDir}\nPress Ctrl-C to stop.\n`,
+    `Freshet is running.\n  SC  (connect here): ${node.endpoint}\n  SPU: ${options.host}:${node.spuPort}\n` +
+      (node.consoleUrl ? `  console: ${node.consoleUrl}\n` : '') +
+      `  data: ${options.dataDir}\nPress Ctrl-C to stop.\n`,
   );
   const shutdown = (signal: string) => {
     process.stderr.write(`\n${signal} received, stopping (flushing partitions)...\n`);
@@ -100,6 +106,7 @@ export function clusterCommand(): Command {
     .option('--sc-port <port>', 'SC port (clients connect here)', parsePort, DEFAULT_SC_PORT)
     .option('--spu-port <port>', 'SPU port (advertised to clients for produce and consume)', parsePort, DEFAULT_SPU_PORT)
     .option('--host <host>', 'address to listen on and to advertise', '127.0.0.1')
+    .option('--console-port <port>', 'port of the console: web page with live plots, dataflow and connector APIs, /metrics (default 9080)', parsePort)
     .addOption(
       new Option(
         '--flush <policy>',

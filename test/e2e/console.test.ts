@@ -1,0 +1,274 @@
+// The node's console in a real browser (Debian's chromium through
+// playwright-core): a managed dataflow on a test node, the page opened on
+// it; the points the chart plots (read from the uPlot instance) equal what
+// the state query API returns — counts per key, their deltas, the
+// correlations of the group — and a window that closes while the page is
+// open arrives over the live change feed. Keeps a screenshot in
+// test-output/console.png. Also: /metrics, the connector API on the same
+// port, managed dataflow stop/start/delete over HTTP.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { Freshet, type Producer } from '../../src/client/index.js';
+import type { CorrelationResult, WindowResult } from '../../src/dataflow/engine.js';
+import { repoRoot } from '../helpers/child-node.js';
+import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
+
+const CHROMIUM = process.env.FRESHET_CHROMIUM ?? '/usr/bin/chromium';
+const OUTPUT = path.join(repoRoot, 'test-output');
+
+const YAML = `
+apiVersion: 0.5.0
+meta: { name: shop, version: 0.1.0 }
+config:
+  converter: json
+  consumer: { default_starting_offset: { position: Beginning, value: 0 } }
+  checkpoint: { interval: 500ms }
+topics:
+  sales: {}
+  shop-stats: {}
+services:
+  per-product:
+    sources: [{ type: topic, id: sales }]
+    window:
+      tumbling: { duration: 1s }
+      assign-timestamp: $.ts
+      partition:
+        assign-key: $.product
+        group: $.brand
+        aggregate:
+          sold: count
+          avg-price: { mean: $.price }
+    series:
+      of: sold
+      delta: true
+      pct-change: true
+      correlation: { windows: 4, within: group }
+    history: 50
+    sinks:
+      - { type: topic, id: shop-stats }
+`;
+
+const BASE = 1_700_000_000_000;
+const PRODUCTS: [product: string, brand: string, k: number][] = [
+  ['p1', 'acme', 1],
+  ['p2', 'acme', 2],
+  ['p3', 'acme', 3],
+  ['q1', 'zeta', 1],
+  ['q2', 'zeta', 5],
+];
+
+/** Sales of window w: 1–4 per product, varying per product so the series differ. */
+async function sellWindow(producer: Producer, w: number): Promise<void> {
+  for (const [product, brand, k] of PRODUCTS) {
+    const n = 1 + ((w * k + k) % 4);
+    for (let i = 0; i < n; i++) await producer.send(null, JSON.stringify({ ts: BASE + w * 1000 + i * 10, product, brand, price: 10 + w + i }));
+  }
+}
+
+/** A record far enough ahead to close every window before its own. */
+async function advanceTo(producer: Producer, w: number): Promise<void> {
+  await producer.send(null, JSON.stringify({ ts: BASE + w * 1000, product: 'z-clock', brand: 'clock', price: 0 }));
+}
+
+interface GroupState {
+  keys: { key: string; closed: WindowResult[] }[];
+  correlations: CorrelationResult[];
+}
+
+type Plotted = { field: string; group: string; series: { label: string; points: [number, number][] }[] };
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function expectedFromQuery(state: GroupState, field: string): { label: string; points: [number, number][] }[] {
+  if (field === 'r') {
+    return state.correlations
+      .filter((c) => typeof c.r === 'number')
+      .map((c) => ({ label: `${c.a} ~ ${c.b}`, points: [[c.windowStart, c.r!]] as [number, number][] }))
+      .sort((a, b) => a.label.localeCompare(b.label));
+  }
+  return state.keys.map((k) => ({
+    label: k.key,
+    points: k.closed
+      .map((w) => [w.windowStart, field.startsWith('value:') ? w.values[field.slice(6)] : (w.series as unknown as Record<string, unknown>)[field]] as [number, unknown])
+      .filter((p): p is [number, number] => typeof p[1] === 'number'),
+  }));
+}
+
+describe('console: live plots in a browser', { skip: existsSync(CHROMIUM) || process.env.CI ? false : `no chromium at ${CHROMIUM} (apt-get install chromium)` }, () => {
+  let node: Awaited<ReturnType<typeof startTestNode>>;
+  let client: Freshet;
+  let producer: Producer;
+  let context: BrowserContext;
+  let page: Page;
+  let profile: string;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    node = await startTestNode();
+    client = await Freshet.connect({ endpoint: node.endpoint });
+    profile = await tempDir('freshet-chromium-');
+    await mkdir(OUTPUT, { recursive: true });
+  });
+
+  after(async () => {
+    await context?.close();
+    await producer?.close();
+    await client?.close();
+    await node?.stop();
+    await removeDir(node?.dataDir);
+    await removeDir(profile);
+  });
+
+  const query = async (suffix: string) => {
+    const response = await fetch(`${node.consoleUrl}/dataflows/shop${suffix}`);
+    assert.equal(response.status, 200, suffix);
+    return response.json() as Promise<unknown>;
+  };
+  const plotted = () => page.evaluate(() => (window as unknown as { freshetConsole: { plotted(): unknown } }).freshetConsole.plotted()) as Promise<Plotted>;
+
+  it('serves the page, its assets and the APIs on one port', async () => {
+    assert.ok(node.consoleUrl, 'the console runs');
+    assert.match(node.consoleUrl!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const html = await fetch(`${node.consoleUrl}/`);
+    assert.match(html.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await html.text(), /<script type="module" src="\/assets\/app.js">/);
+    const uplot = await fetch(`${node.consoleUrl}/assets/uplot/uPlot.esm.js`);
+    assert.equal(uplot.status, 200);
+    assert.match(uplot.headers.get('content-type') ?? '', /javascript/);
+    assert.equal((await fetch(`${node.consoleUrl}/assets/..%2Fserver.ts`)).status, 404);
+    assert.deepEqual(await (await fetch(`${node.consoleUrl}/connectors`)).json(), []);
+    assert.deepEqual(await (await fetch(`${node.consoleUrl}/dataflows`)).json(), []);
+  });
+
+  it('runs a managed dataflow created over HTTP', async () => {
+    const created = await fetch(`${node.consoleUrl}/dataflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: YAML }) });
+    assert.equal(created.status, 200, await created.clone().text());
+    assert.equal(((await created.json()) as { state: string }).state, 'running');
+    const again = await fetch(`${node.consoleUrl}/dataflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: YAML }) });
+    assert.equal(again.status, 409);
+    producer = await client.producer('sales');
+    for (let w = 0; w < 8; w++) await sellWindow(producer, w);
+    await advanceTo(producer, 9);
+    await producer.flush();
+    await until('8 closed windows per acme product', async () => {
+      const state = (await query('/state?group=acme')) as GroupState;
+      return state.keys.length === 3 && state.keys.every((k) => k.closed.length === 8) ? true : undefined;
+    });
+  });
+
+  it('plots what the query API returns: counts, deltas, correlations', async () => {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`${node.consoleUrl}/#df=shop&group=acme&range=0`);
+    await page.waitForFunction(() => (window as unknown as { freshetConsole?: { ready: boolean } }).freshetConsole?.ready === true, null, { timeout: 15_000 });
+    await page.waitForSelector('#chart canvas');
+
+    const state = (await query('/state?group=acme')) as GroupState;
+    let shown = await plotted();
+    assert.equal(shown.field, 'value:sold', 'the series aggregate is plotted by default');
+    assert.deepEqual(shown.series, expectedFromQuery(state, 'value:sold'));
+    assert.equal(shown.series[0].points.length, 8);
+
+    await page.selectOption('#field', 'delta');
+    shown = await plotted();
+    assert.equal(shown.field, 'delta');
+    assert.deepEqual(shown.series, expectedFromQuery(state, 'delta'));
+    assert.equal(shown.series[0].points.length, 7, 'no delta for the first window');
+
+    await page.selectOption('#field', 'r');
+    shown = await plotted();
+    const pairs = expectedFromQuery(state, 'r');
+    assert.equal(pairs.length, 3);
+    assert.deepEqual(shown.series, pairs);
+
+    // The dataflow list and the legend are there.
+    assert.match((await page.textContent('#dataflows')) ?? '', /shop/);
+    assert.match((await page.textContent('#dataflows')) ?? '', /running/);
+    assert.equal(await page.textContent('#live'), 'live');
+  });
+
+  it('updates live as windows close', async () => {
+    await page.selectOption('#field', 'value:sold');
+    await sellWindow(producer, 9);
+    await sellWindow(producer, 10);
+    await advanceTo(producer, 12);
+    await producer.flush();
+    const shown = await until('the new windows on the page', async () => {
+      const p = await plotted();
+      return p.series.length === 3 && p.series.every((s) => s.points.length === 10) ? p : undefined;
+    });
+    const state = (await query('/state?group=acme')) as GroupState;
+    assert.deepEqual(shown.series, expectedFromQuery(state, 'value:sold'));
+    // The correlations of the live windows arrived too: the latest of each pair is the query API's.
+    await page.selectOption('#field', 'r');
+    const r = await plotted();
+    for (const expected of expectedFromQuery(state, 'r')) {
+      const series = r.series.find((s) => s.label === expected.label);
+      assert.ok(series, expected.label);
+      assert.deepEqual(series.points.at(-1), expected.points[0]);
+      assert.ok(series.points.length >= 3, `${expected.label}: live points added to the one from the query`);
+    }
+
+    // Another group, chosen in the page.
+    await page.selectOption('#group', 'zeta');
+    await page.waitForFunction(() => (window as unknown as { freshetConsole: { plotted(): { group: string; series: unknown[] } } }).freshetConsole.plotted().group === 'zeta');
+    await page.selectOption('#field', 'value:sold');
+    const zeta = await until('the zeta group plotted', async () => {
+      const p = await plotted();
+      return p.group === 'zeta' && p.series.length === 2 ? p : undefined;
+    });
+    assert.deepEqual(zeta.series, expectedFromQuery((await query('/state?group=zeta')) as GroupState, 'value:sold'));
+
+    await page.selectOption('#group', 'acme');
+    await until('acme again', async () => ((await plotted()).series.length === 3 ? true : undefined));
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(OUTPUT, 'console.png'), fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('exposes Prometheus metrics of the node and the dataflow', async () => {
+    const response = await fetch(`${node.consoleUrl}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await response.text();
+    const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const status = (await query('')) as { services: { metrics: { records: number; windowResults: number } }[] };
+    assert.equal(value('freshet_dataflow_up{dataflow="shop"}'), 1);
+    assert.equal(value('freshet_dataflow_records_total{dataflow="shop",service="per-product"}'), status.services[0].metrics.records);
+    assert.equal(value('freshet_dataflow_window_results_total{dataflow="shop",service="per-product"}'), status.services[0].metrics.windowResults);
+    assert.ok(value('freshet_partition_high_watermark{topic="sales",partition="0"}') > 0);
+    assert.ok(value('freshet_sc_connections') >= 1);
+    assert.match(text, /^freshet_process_cpu_seconds_total/m);
+  });
+
+  it('stops, starts and deletes the managed dataflow', async () => {
+    const post = (suffix: string) => fetch(`${node.consoleUrl}/dataflows/shop${suffix}`, { method: 'POST' });
+    assert.equal((await post('/stop')).status, 200);
+    assert.equal(((await query('')) as { state: string }).state, 'stopped');
+    assert.equal((await fetch(`${node.consoleUrl}/dataflows/shop/state`)).status, 404);
+    assert.equal((await post('/start')).status, 200);
+    const state = (await query('/state?group=acme')) as GroupState;
+    assert.equal(state.keys[0].closed.length, 10, 'resumed from its checkpoint');
+    assert.equal((await fetch(`${node.consoleUrl}/dataflows/shop`, { method: 'DELETE' })).status, 200);
+    assert.deepEqual(await (await fetch(`${node.consoleUrl}/dataflows`)).json(), []);
+  });
+});
