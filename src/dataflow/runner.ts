@@ -165,7 +165,7 @@ class ServiceRunner {
       this.lastCheckpoint.wall = this.now;
     }
     for (const topic of this.outputTopics()) {
-      this.producers.set(topic, await this.client.producer(topic, { lingerMs: 2, batchSize: 256 * 1024 }));
+      this.producers.set(topic, await this.client.producer(topic, { lingerMs: 0, batchSize: 256 * 1024 }));
     }
     for (const input of this.inputs.values()) {
       const consumer = await this.client.consumer(input.topic, { partition: input.partition, offset: { absolute: input.next } });
