@@ -38,9 +38,12 @@ export interface NodeConfig {
   dataflows?: { enabled?: boolean; minBackoffMs?: number; maxBackoffMs?: number };
   /**
    * The console (src/console/): web page with live plots, the dataflow and
-   * connector APIs, /metrics; default enabled, port 9080 (0 when the SC port
-   * is 0), a port in use falls back to a free one. When disabled, the
-   * connectors get an admin endpoint of their own.
+   * connector APIs, /metrics; default enabled, on port 9080 when the SC is on
+   * its default port (9003), else on a free port (so that test and bench
+   * nodes leave 9080 to the user's node); a port in use falls back to a free
+   * one. The URL is recorded in the data dir (console.json,
+   * connectors/admin.json). When disabled, the connectors get an admin
+   * endpoint of their own.
    */
   console?: { enabled?: boolean; port?: number };
   logger: Logger;
@@ -226,7 +229,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       const startedAt = new Date().toISOString();
       consoleServer = await startConsole({
         host: config.host,
-        port: config.console?.port ?? config.connectors?.adminPort ?? (config.scPort === 0 ? 0 : DEFAULT_CONSOLE_PORT),
+        port: config.console?.port ?? config.connectors?.adminPort ?? (config.scPort === DEFAULT_SC_PORT ? DEFAULT_CONSOLE_PORT : 0),
         dataDir: config.dataDir,
         log,
         node: () => ({

@@ -106,7 +106,7 @@ export function clusterCommand(): Command {
     .option('--sc-port <port>', 'SC port (clients connect here)', parsePort, DEFAULT_SC_PORT)
     .option('--spu-port <port>', 'SPU port (advertised to clients for produce and consume)', parsePort, DEFAULT_SPU_PORT)
     .option('--host <host>', 'address to listen on and to advertise', '127.0.0.1')
-    .option('--console-port <port>', 'port of the console: web page with live plots, dataflow and connector APIs, /metrics (default 9080)', parsePort)
+    .option('--console-port <port>', 'port of the console: web page with live plots, dataflow and connector APIs, /metrics (default 9080 with the default SC port, else a free one)', parsePort)
     .addOption(
       new Option(
         '--flush <policy>',
