@@ -8,7 +8,7 @@
 
 import { aggregator, toNumber, type AggState, type Aggregator } from './aggregates.js';
 import { alignedPairs, delta, mean, pctChange, pearson, type Point } from './series.js';
-import type { Operator, RecordMeta, ServiceSpec } from './spec.js';
+import type { Operator, RecordMeta, ServiceSpec, SourceSpec } from './spec.js';
 import { isClosed, Watermark, windowStarts, type WatermarkSnapshot } from './windows.js';
 
 /** A record as the runner hands it over. */
@@ -207,7 +207,7 @@ export class ServiceEngine {
   private readonly groups = new Map<string, Set<string>>();
   private readonly latestCorrelations = new Map<string, CorrelationResult>();
   private readonly aggregators: Aggregator[];
-  private readonly sourceOps = new Map<string, { converter: 'json' | 'raw'; ops: Operator[] }>();
+  private readonly sourceOps = new Map<string, { converter: 'json' | 'raw'; ops: Operator[]; schema: SourceSpec['schema'] }>();
   private outputs: Output[] = [];
   private readonly now: () => number;
   private readonly keepPoints: number;
@@ -221,7 +221,7 @@ export class ServiceEngine {
     this.now = options.now ?? Date.now;
     this.watermark = new Watermark(spec.window?.idleness);
     this.aggregators = spec.aggregates.map((a) => aggregator(a.op));
-    for (const source of spec.sources) this.sourceOps.set(source.topic, { converter: source.converter, ops: source.transforms });
+    for (const source of spec.sources) this.sourceOps.set(source.topic, { converter: source.converter, ops: source.transforms, schema: source.schema });
     this.step = spec.window?.slide ?? 1;
     this.keepPoints = Math.max(spec.series?.rollingMean ?? 1, spec.series?.correlation?.windows ?? 1, 1);
   }
@@ -306,6 +306,11 @@ export class ServiceEngine {
         value = JSON.parse(text);
       } catch (err) {
         throw new OperatorError(`value is not JSON: ${(err as Error).message}`);
+      }
+      const schema = source?.schema;
+      if (schema) {
+        const mismatch = schema.check(value, '$');
+        if (mismatch !== undefined) throw new OperatorError(`value does not match type ${schema.type}: ${mismatch}`);
       }
     }
     const key = record.key === null ? null : typeof record.key === 'string' ? record.key : record.key.toString('utf8');

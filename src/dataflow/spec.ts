@@ -78,6 +78,8 @@ export interface SourceSpec {
   /** Where a new dataflow starts reading (a restarted one resumes from its checkpoint). */
   offset: 'beginning' | 'end';
   converter: 'json' | 'raw';
+  /** The topic's declared value type (json converter): a value that does not match is skipped and counted as failed. */
+  schema?: { type: string; check: (value: unknown, at: string) => string | undefined };
   /** Per-source operators, before the merge. */
   transforms: Operator[];
 }

@@ -14,6 +14,7 @@ import { AGGREGATE_OPS, type AggregateOp } from './aggregates.js';
 import { DataflowSpecError, validateSpec } from './builder.js';
 import { DurationError, parseDuration } from './duration.js';
 import { compileExpression, ExpressionError } from './expr.js';
+import { SchemaCompiler, SchemaError } from './schema.js';
 import {
   DEFAULT_CHECKPOINT,
   DEFAULT_HISTORY,
@@ -262,19 +263,31 @@ export async function parseDataflowYaml(text: string, options: LoadOptions = {})
     if (c.records !== undefined) checkpoint.records = int(c.records, 'config.checkpoint.records', 1);
   }
 
-  const topicDefs = new Map<string, { name: string; partitions: number; converter?: 'json' | 'raw'; offset?: 'beginning' | 'end' }>();
+  const types = root.types === undefined ? {} : obj(root.types, 'types');
+  const schemas = new SchemaCompiler(types, apiVersion);
+  const topicDefs = new Map<string, { name: string; partitions: number; converter?: 'json' | 'raw'; offset?: 'beginning' | 'end'; schema?: SourceSpec['schema'] }>();
   for (const [id, def] of Object.entries(obj(root.topics, 'topics'))) {
     const at = `topics.${id}`;
     const t = def === null ? {} : obj(def, at);
     known(t, at, ['name', 'schema', 'consumer', 'producer', 'partitions', 'remote_cluster_profile']);
     if (t.remote_cluster_profile !== undefined) fail(`${at}.remote_cluster_profile`, 'remote clusters are not supported');
-    const schema = t.schema === undefined ? {} : obj(t.schema, `${at}.schema`);
-    const value = schema.value === undefined ? {} : obj(schema.value, `${at}.schema.value`);
+    const schemaDef = t.schema === undefined ? {} : obj(t.schema, `${at}.schema`);
+    const value = schemaDef.value === undefined ? {} : obj(schemaDef.value, `${at}.schema.value`);
+    let schema: SourceSpec['schema'];
+    if (value.type !== undefined) {
+      try {
+        schema = { type: str(value.type, `${at}.schema.value.type`), check: schemas.compile(value, `${at}.schema.value`) };
+      } catch (err) {
+        if (err instanceof SchemaError) fail(err.path, err.message.slice(err.path.length + 2));
+        throw err;
+      }
+    }
     topicDefs.set(id, {
       name: t.name === undefined ? id : str(t.name, `${at}.name`),
       partitions: t.partitions === undefined ? 1 : int(t.partitions, `${at}.partitions`, 1),
       converter: converterOf(value.converter, `${at}.schema.value.converter`),
       offset: startOffset(t.consumer, `${at}.consumer`),
+      ...(schema ? { schema } : {}),
     });
   }
   const topicName = (v: unknown, at: string): string => {
@@ -303,10 +316,12 @@ export async function parseDataflowYaml(text: string, options: LoadOptions = {})
       const id = str(src.id, `${here}.id`);
       const topic = topicName(id, `${here}.id`);
       const tdef = topicDefs.get(id)!;
+      const converter = tdef.converter ?? defaultConverter;
       sources.push({
         topic,
         offset: tdef.offset ?? defaultOffset,
-        converter: tdef.converter ?? defaultConverter,
+        converter,
+        ...(tdef.schema && converter === 'json' ? { schema: tdef.schema } : {}),
         transforms: await compiler.operators(src.transforms, `${here}.transforms`),
       });
     }
