@@ -206,9 +206,33 @@ export async function decompressSection(id: number, data: Buffer, maxOutputLengt
 
 /** Builds a batch as Fluvio's producer does, compressing its records section with `compression`. */
 export async function buildBatch(records: readonly RecordInput[], compression: number, firstTimestamp: number): Promise<Buffer> {
-  const plain = encodeBatch(records, { firstTimestamp, compression: Compression.None });
-  if (compression === Compression.None) return plain;
-  const section = await compressSection(compression, plain.subarray(BATCH_HEADER_SIZE));
+  return compressBatch(encodeBatch(records, { firstTimestamp, compression: Compression.None }), compression);
+}
+
+/**
+ * Compresses an uncompressed batch (as encodeBatch or BatchBuilder.finish
+ * make it): its records section with `compression`, the header copied with
+ * the compression attribute, batch_len and CRC updated. Synchronous for every
+ * codec but zstd, whose binding is asynchronous only (then a promise).
+ */
+export function compressBatch(plain: Buffer, compression: number): Buffer | Promise<Buffer> {
+  switch (compression) {
+    case Compression.None:
+      return plain;
+    case Compression.Gzip:
+      return wrapCompressed(plain, compression, gzipSync(plain.subarray(BATCH_HEADER_SIZE)));
+    case Compression.Snappy:
+      return wrapCompressed(plain, compression, snappyFrameCompress(plain.subarray(BATCH_HEADER_SIZE)));
+    case Compression.Lz4:
+      return wrapCompressed(plain, compression, lz4FrameCompress(plain.subarray(BATCH_HEADER_SIZE)));
+    case Compression.Zstd:
+      return zstdCompress(plain.subarray(BATCH_HEADER_SIZE), 1).then((section) => wrapCompressed(plain, compression, section));
+    default:
+      throw new RangeError(`unknown compression id ${compression}`);
+  }
+}
+
+function wrapCompressed(plain: Buffer, compression: number, section: Buffer): Buffer {
   const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + section.length);
   plain.copy(batch, 0, 0, BATCH_HEADER_SIZE);
   section.copy(batch, BATCH_HEADER_SIZE);

@@ -32,7 +32,7 @@
 
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
-import { DecodeError, Reader, Writer } from './codec.js';
+import { DecodeError, Reader } from './codec.js';
 
 /** A malformed or corrupt record batch. */
 export class BatchError extends DecodeError {
@@ -399,19 +399,167 @@ function readData(r: Reader, field: string): Buffer {
  * producer id/epoch/sequence -1, headers count 0, keys as an Option tag.
  */
 export function encodeBatch(records: readonly RecordInput[], opts: EncodeBatchOptions = {}): Buffer {
-  const firstTimestamp = opts.firstTimestamp ?? Date.now();
-  const count = records.length;
-  const lastDelta = count > 0 ? (records[count - 1].timestampDelta ?? 0) : 0;
-  const section = new Writer(256);
-  section.i32(count);
-  records.forEach((record, index) => encodeRecord(section, record, index));
-  return assembleBatch(section.finish(), {
+  const builder = new BatchBuilder(opts.firstTimestamp ?? Date.now(), 256);
+  for (const record of records) {
+    const key = record.key ?? null;
+    builder.add(key, key === null ? 0 : key.length, record.value, record.value.length, record.timestampDelta ?? 0);
+  }
+  const compression = opts.compression ?? Compression.None;
+  if (compression === Compression.None) return builder.finish(opts.baseOffset);
+  const count = builder.count;
+  return assembleBatch(builder.finish().subarray(BATCH_HEADER_SIZE), {
     baseOffset: opts.baseOffset ?? (count > 0 ? count - 1 : 0),
     lastOffsetDelta: count > 0 ? count - 1 : 0,
-    firstTimestamp,
-    maxTimestamp: count > 0 ? firstTimestamp + lastDelta : 0,
-    compression: opts.compression ?? Compression.None,
+    firstTimestamp: builder.firstTimestamp,
+    maxTimestamp: count > 0 ? builder.firstTimestamp + builder.lastTimestampDelta : 0,
+    compression,
   });
+}
+
+/** Where a batch's records section starts: the i32 record count, then the records. */
+const RECORDS_AT = BATCH_HEADER_SIZE + 4;
+
+/**
+ * Encodes a batch record by record into one growing buffer, as encodeBatch
+ * does (byte for byte), without an object or a buffer per record: lengths
+ * and varints are written in place, string keys and values are written as
+ * UTF-8 straight into the batch. finish() fills in the header and the CRC.
+ */
+export class BatchBuilder {
+  private buf: Buffer;
+  private pos = RECORDS_AT;
+  /** Records added so far. */
+  count = 0;
+  /** The timestamp delta of the last record added. */
+  lastTimestampDelta = 0;
+
+  constructor(
+    readonly firstTimestamp: number,
+    capacity = 1024,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, RECORDS_AT + 16));
+  }
+
+  /** Bytes of the batch so far, header included (what finish() returns without compression). */
+  get length(): number {
+    return this.pos;
+  }
+
+  /**
+   * Appends a record. `keyLength` / `valueLength` are the byte lengths (the
+   * UTF-8 length for a string, as Buffer.byteLength gives it).
+   */
+  add(key: Uint8Array | string | null, keyLength: number, value: Uint8Array | string, valueLength: number, timestampDelta = 0): void {
+    const index = this.count;
+    const body =
+      2 + // attributes, headers count
+      varintSize(timestampDelta) +
+      varintSize(index) +
+      (key === null ? 1 : 1 + varintSize(keyLength) + keyLength) +
+      varintSize(valueLength) +
+      valueLength;
+    const total = varintSize(body) + body;
+    if (this.pos + total > this.buf.length) this.grow(total);
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0;
+    pos = writeVarint(buf, pos, timestampDelta);
+    pos = writeVarint(buf, pos, index);
+    if (key === null) {
+      buf[pos++] = 0;
+    } else {
+      buf[pos++] = 1;
+      pos = writeVarint(buf, pos, keyLength);
+      pos = writeData(buf, pos, key, keyLength);
+    }
+    pos = writeVarint(buf, pos, valueLength);
+    pos = writeData(buf, pos, value, valueLength);
+    buf[pos++] = 0;
+    this.pos = pos;
+    this.count = index + 1;
+    this.lastTimestampDelta = timestampDelta;
+  }
+
+  /**
+   * The whole batch, uncompressed: base_offset defaults to what the Fluvio
+   * producer writes (record count - 1; the server replaces it). The builder
+   * must not be used after.
+   */
+  finish(baseOffset?: number): Buffer {
+    const buf = this.buf;
+    const count = this.count;
+    const lastOffsetDelta = count > 0 ? count - 1 : 0;
+    setBaseOffset(buf, baseOffset ?? lastOffsetDelta);
+    buf.writeInt32BE(this.pos - BATCH_PREAMBLE_SIZE, BatchOffset.batchLength);
+    buf.writeInt32BE(-1, BatchOffset.partitionLeaderEpoch);
+    buf[BatchOffset.magic] = BATCH_MAGIC;
+    buf.writeInt16BE(Compression.None, BatchOffset.attributes);
+    buf.writeInt32BE(lastOffsetDelta, BatchOffset.lastOffsetDelta);
+    writeI64(buf, this.firstTimestamp, BatchOffset.firstTimestamp);
+    writeI64(buf, count > 0 ? this.firstTimestamp + this.lastTimestampDelta : 0, BatchOffset.maxTimestamp);
+    writeI64(buf, -1, BatchOffset.producerId);
+    buf.writeInt16BE(-1, BatchOffset.producerEpoch);
+    buf.writeInt32BE(-1, BatchOffset.firstSequence);
+    buf.writeInt32BE(count, BATCH_HEADER_SIZE);
+    const batch = buf.subarray(0, this.pos);
+    batch.writeUInt32BE(computeBatchCrc(batch), BatchOffset.crc);
+    return batch;
+  }
+
+  private grow(needed: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + needed));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+}
+
+function writeData(buf: Buffer, pos: number, data: Uint8Array | string, length: number): number {
+  if (typeof data === 'string') {
+    if (length > 0) buf.write(data, pos, length, 'utf8');
+  } else if (length > 0) {
+    buf.set(data, pos);
+  }
+  return pos + length;
+}
+
+/** Bytes of `value` as a zigzag varint (what Writer.varint writes). */
+export function varintSize(value: number): number {
+  if (value >= -0x4000_0000 && value < 0x4000_0000) {
+    const zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+    return zigzag < 0x80 ? 1 : zigzag < 0x4000 ? 2 : zigzag < 0x20_0000 ? 3 : zigzag < 0x1000_0000 ? 4 : 5;
+  }
+  if (!Number.isSafeInteger(value)) throw new RangeError(`varint value ${value} is not a safe integer`);
+  let rest = Math.floor((value < 0 ? -value - 1 : value) / 64);
+  let size = 1;
+  while (rest > 0) {
+    rest = Math.floor(rest / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Writes `value` as a zigzag varint at `pos` (as Writer.varint); returns the position after it. */
+export function writeVarint(buf: Buffer, pos: number, value: number): number {
+  if (value >= -0x4000_0000 && value < 0x4000_0000) {
+    let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+    while (zigzag >= 0x80) {
+      buf[pos++] = (zigzag & 0x7f) | 0x80;
+      zigzag >>>= 7;
+    }
+    buf[pos++] = zigzag;
+    return pos;
+  }
+  if (!Number.isSafeInteger(value)) throw new RangeError(`varint value ${value} is not a safe integer`);
+  const sign = value < 0 ? 1 : 0;
+  const magnitude = value < 0 ? -value - 1 : value;
+  let rest = Math.floor(magnitude / 64);
+  buf[pos++] = ((magnitude % 64) << 1) | sign | (rest > 0 ? 0x80 : 0);
+  while (rest > 0) {
+    const group = rest % 128;
+    rest = Math.floor(rest / 128);
+    buf[pos++] = group | (rest > 0 ? 0x80 : 0);
+  }
+  return pos;
 }
 
 export interface BatchFrame {
@@ -449,26 +597,6 @@ export function assembleBatch(recordsSection: Buffer, frame: BatchFrame): Buffer
   recordBytes.copy(batch, BATCH_HEADER_SIZE);
   batch.writeUInt32BE(computeBatchCrc(batch), BatchOffset.crc);
   return batch;
-}
-
-function encodeRecord(w: Writer, record: RecordInput, index: number): void {
-  const body = new Writer(64);
-  body.i8(0);
-  body.varint(record.timestampDelta ?? 0);
-  body.varint(index);
-  if (record.key === undefined || record.key === null) {
-    body.u8(0);
-  } else {
-    body.u8(1);
-    body.varint(record.key.length);
-    body.raw(record.key);
-  }
-  body.varint(record.value.length);
-  body.raw(record.value);
-  body.varint(0);
-  const bytes = body.finish();
-  w.varint(bytes.length);
-  w.raw(bytes);
 }
 
 function writeI64(buf: Buffer, value: number, offset: number): void {

@@ -152,6 +152,52 @@ test('record-batch: encodeBatch → decodeRecords round trip, plain and gzip', (
   assert.deepEqual(p.decodeRecords(empty), []);
 });
 
+test('record-batch: BatchBuilder writes strings and bytes in place, growing as needed, as encodeBatch does', () => {
+  const deltas = [0, 1, -1, 63, 64, -65, 8191, 8192, 2 ** 30 - 1, 2 ** 30, -(2 ** 30) - 1, 1e12, -1e12];
+  const records = deltas.map((timestampDelta, i) => ({
+    key: i % 3 === 0 ? null : `clé-${i}-€`,
+    value: i === 5 ? 'v'.repeat(70_000) : `valeur ${i} ✓`,
+    timestampDelta,
+  }));
+  const builder = new p.BatchBuilder(1_700_000_000_000, 16);
+  for (const record of records) {
+    builder.add(
+      record.key,
+      record.key === null ? 0 : Buffer.byteLength(record.key),
+      record.value,
+      Buffer.byteLength(record.value),
+      record.timestampDelta,
+    );
+  }
+  assert.equal(builder.count, records.length);
+  const expected = p.encodeBatch(
+    records.map((record) => ({ key: record.key === null ? null : Buffer.from(record.key), value: Buffer.from(record.value), timestampDelta: record.timestampDelta })),
+    { firstTimestamp: 1_700_000_000_000 },
+  );
+  const built = builder.finish();
+  assert.equal(builder.length, built.length);
+  assert.deepEqual(built, expected);
+  p.validateBatch(built);
+  const decoded = p.decodeRecords(built);
+  assert.deepEqual(decoded.map((record) => record.value.toString()), records.map((record) => record.value));
+  assert.deepEqual(decoded.map((record) => record.key?.toString() ?? null), records.map((record) => record.key));
+  // An empty batch, as encodeBatch makes it.
+  assert.deepEqual(new p.BatchBuilder(5).finish(), p.encodeBatch([], { firstTimestamp: 5 }));
+});
+
+test('record-batch: varintSize and writeVarint agree with Writer.varint', () => {
+  const values = [0, 1, -1, 63, -64, 64, -65, 8191, 8192, 2 ** 20, -(2 ** 20), 2 ** 30 - 1, -(2 ** 30), 2 ** 30, -(2 ** 30) - 1, 2 ** 40, -(2 ** 45), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+  for (const value of values) {
+    const expected = new p.Writer().varint(value).finish();
+    const buf = Buffer.alloc(16);
+    const end = p.writeVarint(buf, 1, value);
+    assert.equal(end - 1, expected.length, `length of ${value}`);
+    assert.equal(p.varintSize(value), expected.length, `size of ${value}`);
+    assert.deepEqual(buf.subarray(1, end), expected, `bytes of ${value}`);
+  }
+  assert.throws(() => p.varintSize(2 ** 60), RangeError);
+});
+
 test('record-batch: splitRecordSet splits without copying and refuses torn batches', () => {
   const a = producedBatch('flush');
   const b = producedBatch('flush2');
