@@ -1,7 +1,10 @@
-// The producer: records are partitioned (as Fluvio's client would), gathered
-// per partition into batches that close on size (batchSize) or age
-// (lingerMs), compressed, and sent with one Produce request per leader at a
-// time, each carrying every batch that is ready (up to maxRequestSize).
+// The producer: records are partitioned (as Fluvio's client would), encoded
+// at once into per-partition batches that close on size (batchSize) or age
+// (lingerMs), compressed, and sent in Produce requests, each carrying every
+// batch that is ready for its leader (up to maxRequestSize). Up to
+// maxInFlightRequests requests per leader are in flight at a time (as Kafka's
+// max.in.flight), on one connection: the node appends the requests of a
+// connection in the order they arrive, so per-partition order holds.
 //
 // Delivery is at-least-once: a transport failure (connection refused, reset,
 // closed, timed out) is retried on a new connection with exponential backoff
@@ -11,16 +14,29 @@
 // its batch) or with a DeliveryError / ServerError. Nothing is dropped
 // silently.
 //
+// Order across retries: the answers of a leader's requests are taken in the
+// order the requests were sent. Once a batch of a partition must be sent
+// again (transport failure, "not leader"), every later batch of that
+// partition in flight on that leader is sent again after it, even one the
+// node had stored (at-least-once allows the duplicate). So the offsets that
+// one partition's sends resolve with increase in the order of the sends, as
+// with one request in flight.
+//
 // Memory is bounded: records accepted but not yet acknowledged count against
 // maxBufferedBytes, and send() waits (in order) until there is room.
+//
+// Cost per record: the record is written straight into its batch's buffer
+// (varints in place, strings as UTF-8 without an intermediate buffer), and
+// its promise is the only object made for it; each batch keeps its records'
+// resolve/reject functions and settles them in one loop.
 
 import { ErrorCode } from '../protocol/error-code.js';
-import { Isolation } from '../protocol/messages/isolation.js';
-import type { ProduceRequest } from '../protocol/messages/produce.js';
-import { BATCH_HEADER_SIZE } from '../protocol/record-batch.js';
+import { Isolation, type IsolationLevel } from '../protocol/messages/isolation.js';
+import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
+import { BATCH_HEADER_SIZE, BatchBuilder } from '../protocol/record-batch.js';
 import { ProduceApi } from './apis.js';
-import { buildBatch, compressionId, type CompressionName } from '../protocol/compression.js';
-import { backoffDelay, formatAddress, sleep, type Address } from './connection.js';
+import { compressBatch, compressionId, type CompressionName } from '../protocol/compression.js';
+import { backoffDelay, formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
 import {
   ClosedError,
   DeliveryError,
@@ -61,6 +77,8 @@ export interface ProducerOptions {
   maxRequestSize?: number;
   /** Bytes of records accepted but not yet acknowledged; send() waits beyond it. Default 32 MiB. */
   maxBufferedBytes?: number;
+  /** Produce requests in flight per leader (as Kafka's max.in.flight.requests.per.connection). Default 5; 1 waits for each answer. */
+  maxInFlightRequests?: number;
   /** Batch compression. Default 'none'. */
   compression?: CompressionName;
   /** How long a record may take to be acknowledged, retries included (ms). Default 30 000; 0 sends once, never retrying (at-most-once). */
@@ -80,6 +98,7 @@ const DEFAULTS: Required<ProducerOptions> = {
   batchSize: 16_384,
   maxRequestSize: 1024 * 1024,
   maxBufferedBytes: 32 * 1024 * 1024,
+  maxInFlightRequests: 5,
   compression: 'none',
   deliveryTimeoutMs: 30_000,
   retryBackoffMs: 50,
@@ -92,22 +111,117 @@ const DEFAULTS: Required<ProducerOptions> = {
 const RECORD_OVERHEAD = 16;
 /** What Fluvio's producer puts in the Produce request's timeout field (ms). */
 const PRODUCE_SERVER_TIMEOUT_MS = 1500;
+/** Per record in Batch.settlers: resolve, reject, the promise, and whether it resolves with RecordMetadata. */
+const SETTLER_STRIDE = 4;
 
-interface PendingRecord {
-  key: Buffer | null;
-  value: Buffer;
-  timestamp: number;
-  size: number;
-  resolve(metadata: RecordMetadata): void;
-  reject(err: Error): void;
+type Resolve = (value: unknown) => void;
+type Reject = (err: Error) => void;
+
+function noop(): void {}
+
+// new Promise(capture) hands its functions over without a closure per record.
+let capturedResolve: Resolve = noop;
+let capturedReject: Reject = noop;
+function capture(resolve: Resolve, reject: Reject): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
-interface Batch {
+/** Marks a record's promise as handled (flush() reports failures), then rejects it. */
+function rejectRecord(settlers: unknown[], at: number, err: Error): void {
+  (settlers[at + 2] as Promise<unknown>).then(undefined, noop);
+  (settlers[at + 1] as Reject)(err);
+}
+
+class Batch {
+  /** Sum of the records' accounted sizes (key + value + RECORD_OVERHEAD): what batchSize and maxBufferedBytes count. */
+  bytes = 0;
+  /** SETTLER_STRIDE entries per record, in record order. */
+  readonly settlers: unknown[] = [];
+  /** The bytes sent, once sealed (compressed when the producer compresses); undefined while zstd works. */
+  encoded: Buffer | undefined;
+  /** Set when first sent; retries stop there. 0: not sent yet. */
+  deadline = 0;
+  attempts = 0;
+  /** In a request, or waiting to be sent again: counted in Producer.partitionBusy. */
+  busy = false;
+  /** Why the batch is to be sent again. */
+  retryReason: Error | undefined;
+  settled = false;
+  private done: Promise<void> | undefined;
+  private markDone: (() => void) | undefined;
+
+  constructor(
+    readonly partition: number,
+    readonly builder: BatchBuilder,
+  ) {}
+
+  get count(): number {
+    return this.settlers.length / SETTLER_STRIDE;
+  }
+
+  /** Resolves once every record of the batch is settled. */
+  whenSettled(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    this.done ??= new Promise<void>((resolve) => (this.markDone = resolve));
+    return this.done;
+  }
+
+  finishSettling(): void {
+    this.settled = true;
+    this.markDone?.();
+  }
+}
+
+/** A record waiting for room in the buffer (maxBufferedBytes). */
+interface Waiter {
   partition: number;
-  records: PendingRecord[];
-  bytes: number;
-  /** Set when first sent; retries stop here. */
-  deadline?: number;
+  key: Buffer | null;
+  value: Data;
+  valueLength: number;
+  timestamp: number;
+  size: number;
+  resolve: Resolve;
+  reject: Reject;
+  promise: Promise<unknown>;
+  wantsMetadata: boolean;
+}
+
+/** A Produce request of a lane: sent (or waiting for the lane's connection), then answered. */
+interface InFlight {
+  batches: Batch[];
+  request: ProduceRequest;
+  transmitted: boolean;
+  done: boolean;
+  outcome: ProduceResponse | Error | undefined;
+}
+
+/** The requests to one leader, on one connection, answered in order. */
+class Lane {
+  connection: Connection | undefined;
+  connecting = false;
+  readonly queue: InFlight[] = [];
+  /** Batches to send again once the queue is empty, in order. */
+  retry: Batch[] = [];
+  /** Partitions with a batch in `retry` (and why): their later answers are not taken either. */
+  readonly poisoned = new Map<number, Error | undefined>();
+  recovering = false;
+  refreshLeaders = false;
+  /** Consecutive transport failures (for the backoff). */
+  attempt = 0;
+
+  constructor(
+    readonly address: Address,
+    readonly link: Link,
+  ) {}
+
+  get endpoint(): string {
+    return formatAddress(this.address);
+  }
+}
+
+function dataLength(data: Data): number {
+  return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
 }
 
 function toBuffer(data: Data): Buffer {
@@ -116,18 +230,35 @@ function toBuffer(data: Data): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** Strings as they are (written as UTF-8 into the batch), bytes as a Uint8Array. */
+function checkData(data: Data): Data {
+  if (typeof data === 'string' || data instanceof Uint8Array) return data;
+  throw new TypeError(`a record key or value must be a string or a Uint8Array, not ${data === null ? 'null' : typeof data}`);
+}
+
 export class Producer {
   private readonly options: Required<ProducerOptions>;
   private readonly compression: number;
+  private readonly isolation: IsolationLevel;
   private readonly partitioner = new Partitioner();
   private readonly open = new Map<number, Batch>();
+  /** Sealed batches not yet in a request, in the order they were sealed (per partition: the send order). */
   private ready: Batch[] = [];
+  private readonly lanes = new Map<string, Lane>();
+  /** Lane of each partition's leader. */
+  private partitionLanes: Lane[] = [];
+  /** Per partition: batches in requests or waiting to be sent again, and on which lane. */
+  private readonly partitionBusy: number[];
+  private readonly partitionBusyLane: (Lane | undefined)[];
+  /** Capacity to start a partition's next batch buffer with (what its last batch needed). */
+  private readonly capacityHint: number[];
+  private pumpScheduled = false;
+  private readonly pumpNow = () => this.pump();
   private lingerTimer: NodeJS.Timeout | undefined;
   private lingerImmediate: NodeJS.Immediate | undefined;
-  private sending = false;
   private buffered = 0;
-  private readonly waiters: { size: number; resolve(): void; reject(err: Error): void }[] = [];
-  private readonly unsettled = new Set<Promise<unknown>>();
+  private readonly waiters: Waiter[] = [];
+  private readonly unsettled = new Set<Batch>();
   private failures: Error[] = [];
   private failureCount = 0;
   private closed = false;
@@ -142,10 +273,17 @@ export class Producer {
   ) {
     this.options = { ...DEFAULTS, ...options };
     this.compression = compressionId(this.options.compression);
+    this.isolation = this.options.isolation === 'read_committed' ? Isolation.ReadCommitted : Isolation.ReadUncommitted;
     for (const name of ['lingerMs', 'batchSize', 'maxRequestSize', 'maxBufferedBytes', 'deliveryTimeoutMs'] as const) {
       const value = this.options[name];
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`producer option ${name} must be a non-negative number, not ${value}`);
     }
+    const inFlight = this.options.maxInFlightRequests;
+    if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`producer option maxInFlightRequests must be a positive integer, not ${inFlight}`);
+    this.partitionBusy = new Array<number>(partitionCount).fill(0);
+    this.partitionBusyLane = new Array<Lane | undefined>(partitionCount).fill(undefined);
+    this.capacityHint = new Array<number>(partitionCount).fill(1024);
+    this.mapLanes();
   }
 
   /** @internal Use `freshet.producer(topic)`. */
@@ -174,45 +312,22 @@ export class Producer {
   }
 
   /** Sends one record; resolves with its offset once the leader stored it. */
-  async send(key: Data | null | undefined, value: Data, options: { partition?: number; timestamp?: number } = {}): Promise<number> {
-    return (await this.sendRecord({ key, value, ...options })).offset;
+  send(key: Data | null | undefined, value: Data, options?: { partition?: number; timestamp?: number }): Promise<number> {
+    return this.submit(key, value, options?.partition, options?.timestamp, false) as Promise<number>;
   }
 
   /** Sends one record; resolves with where it was stored. */
   sendRecord(record: ProducerRecord): Promise<RecordMetadata> {
-    if (this.closed) return Promise.reject(new ClosedError(`producer for topic "${this.topic}"`));
-    let key: Buffer | null;
-    let value: Buffer;
-    let partition: number;
-    try {
-      key = record.key === null || record.key === undefined ? null : toBuffer(record.key);
-      value = toBuffer(record.value);
-      partition = record.partition ?? this.partitioner.partition(key, this.partitionCount);
-      if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount) {
-        throw new PartitionNotFoundError(this.topic, partition, this.partitionCount);
-      }
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const size = (key?.length ?? 0) + value.length + RECORD_OVERHEAD;
-    if (size + BATCH_HEADER_SIZE > this.options.maxRequestSize) {
-      return Promise.reject(new RecordTooLargeError(size + BATCH_HEADER_SIZE, this.options.maxRequestSize));
-    }
-    const timestamp = record.timestamp ?? Date.now();
-    const promise = new Promise<RecordMetadata>((resolve, reject) => {
-      const enqueue = () => this.enqueue({ key, value, timestamp, size, resolve, reject }, partition);
-      const wait = this.reserve(size);
-      if (wait === undefined) enqueue();
-      else wait.then(enqueue, reject);
-    });
-    this.track(promise);
-    return promise;
+    return this.submit(record.key, record.value, record.partition, record.timestamp, true) as Promise<RecordMetadata>;
   }
 
   /** Sends everything buffered now and waits until it is acknowledged; rejects if a record failed since the last flush. */
   async flush(): Promise<void> {
     this.sealAll();
-    await Promise.allSettled([...this.unsettled]);
+    const waits: Promise<unknown>[] = [];
+    for (const batch of this.unsettled) waits.push(batch.whenSettled());
+    for (const waiter of this.waiters) waits.push(waiter.promise.then(noop, noop));
+    await Promise.all(waits);
     if (this.failureCount > 0) {
       const [first] = this.failures;
       const count = this.failureCount;
@@ -228,23 +343,59 @@ export class Producer {
     await this.flush().catch(() => {});
     this.closed = true;
     const err = new ClosedError(`producer for topic "${this.topic}"`);
-    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.promise.then(undefined, noop);
+      waiter.reject(err);
+    }
     this.onClose?.();
   }
 
   // --- buffering -------------------------------------------------------------
 
-  /** Takes room for a record: undefined when taken at once, else a promise that resolves (in order) when taken. */
-  private reserve(size: number): Promise<void> | undefined {
+  private submit(
+    key: Data | null | undefined,
+    value: Data,
+    partitionOption: number | undefined,
+    timestampOption: number | undefined,
+    wantsMetadata: boolean,
+  ): Promise<unknown> {
+    if (this.closed) return Promise.reject(new ClosedError(`producer for topic "${this.topic}"`));
+    let keyBytes: Buffer | null = null;
+    let data: Data;
+    let valueLength: number;
+    let partition: number;
+    try {
+      if (key !== null && key !== undefined) keyBytes = toBuffer(checkData(key));
+      data = checkData(value);
+      valueLength = dataLength(data);
+      partition = partitionOption ?? this.partitioner.partition(keyBytes, this.partitionCount);
+      if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount) {
+        throw new PartitionNotFoundError(this.topic, partition, this.partitionCount);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const size = (keyBytes === null ? 0 : keyBytes.length) + valueLength + RECORD_OVERHEAD;
+    if (size + BATCH_HEADER_SIZE > this.options.maxRequestSize) {
+      return Promise.reject(new RecordTooLargeError(size + BATCH_HEADER_SIZE, this.options.maxRequestSize));
+    }
+    const timestamp = timestampOption ?? Date.now();
+    if (!Number.isSafeInteger(timestamp)) return Promise.reject(new RangeError(`record timestamp ${timestamp} is not an integer (ms since the epoch)`));
+    const promise = new Promise(capture);
+    const resolve = capturedResolve;
+    const reject = capturedReject;
     if (this.waiters.length === 0 && (this.buffered + size <= this.options.maxBufferedBytes || this.buffered === 0)) {
       this.buffered += size;
-      return undefined;
+      this.enqueue(partition, keyBytes, data, valueLength, timestamp, size, resolve, reject, promise, wantsMetadata);
+    } else {
+      this.waiters.push({ partition, key: keyBytes, value: data, valueLength, timestamp, size, resolve, reject, promise, wantsMetadata });
+      // Whatever waits must be able to go out: send the open batches now.
+      this.sealAll();
     }
-    // Whatever waits must be able to go out: send the open batches now.
-    this.sealAll();
-    return new Promise((resolve, reject) => this.waiters.push({ size, resolve, reject }));
+    return promise;
   }
 
+  /** Gives freed room to the waiting records, in order. */
   private release(size: number): void {
     this.buffered -= size;
     while (this.waiters.length > 0) {
@@ -252,39 +403,62 @@ export class Producer {
       if (this.buffered + next.size > this.options.maxBufferedBytes && this.buffered > 0) break;
       this.waiters.shift();
       this.buffered += next.size;
-      next.resolve();
+      this.enqueue(
+        next.partition,
+        next.key,
+        next.value,
+        next.valueLength,
+        next.timestamp,
+        next.size,
+        next.resolve,
+        next.reject,
+        next.promise,
+        next.wantsMetadata,
+      );
     }
   }
 
-  private track(promise: Promise<RecordMetadata>): void {
-    this.unsettled.add(promise);
-    promise.then(
-      () => this.unsettled.delete(promise),
-      (err: Error) => {
-        this.unsettled.delete(promise);
-        this.failureCount++;
-        if (this.failures.length < 10) this.failures.push(err);
-      },
-    );
-  }
-
-  private enqueue(record: PendingRecord, partition: number): void {
+  private enqueue(
+    partition: number,
+    key: Buffer | null,
+    value: Data,
+    valueLength: number,
+    timestamp: number,
+    size: number,
+    resolve: Resolve,
+    reject: Reject,
+    promise: Promise<unknown>,
+    wantsMetadata: boolean,
+  ): void {
     if (this.closed) {
-      this.release(record.size);
-      record.reject(new ClosedError(`producer for topic "${this.topic}"`));
+      this.buffered -= size;
+      this.countFailure(new ClosedError(`producer for topic "${this.topic}"`), 1);
+      promise.then(undefined, noop);
+      reject(new ClosedError(`producer for topic "${this.topic}"`));
       return;
     }
     let batch = this.open.get(partition);
-    if (batch && batch.records.length > 0 && batch.bytes + record.size > this.options.batchSize) {
+    if (batch !== undefined && batch.bytes + size > this.options.batchSize) {
       this.seal(partition);
       batch = undefined;
     }
-    if (!batch) {
-      batch = { partition, records: [], bytes: 0 };
+    if (batch === undefined) {
+      const capacity = Math.max(this.capacityHint[partition], size + BATCH_HEADER_SIZE + 64);
+      batch = new Batch(partition, new BatchBuilder(timestamp, capacity));
       this.open.set(partition, batch);
+      this.unsettled.add(batch);
     }
-    batch.records.push(record);
-    batch.bytes += record.size;
+    try {
+      batch.builder.add(key, key === null ? 0 : key.length, value, valueLength, timestamp - batch.builder.firstTimestamp);
+    } catch (err) {
+      // A timestamp too far from the batch's first one: this record fails alone.
+      this.release(size);
+      promise.then(undefined, noop);
+      reject(err as Error);
+      return;
+    }
+    batch.settlers.push(resolve, reject, promise, wantsMetadata);
+    batch.bytes += size;
     if (batch.bytes >= this.options.batchSize) {
       this.seal(partition);
     } else if (this.lingerTimer === undefined && this.lingerImmediate === undefined) {
@@ -295,10 +469,34 @@ export class Producer {
 
   private seal(partition: number): void {
     const batch = this.open.get(partition);
-    if (!batch) return;
+    if (batch === undefined) return;
     this.open.delete(partition);
+    const plain = batch.builder.finish();
+    this.capacityHint[partition] = Math.min(Math.max(1024, plain.length + 64), this.options.batchSize + BATCH_HEADER_SIZE + 1024);
+    let encoded: Buffer | Promise<Buffer>;
+    try {
+      encoded = compressBatch(plain, this.compression);
+    } catch (err) {
+      this.settleError(batch, new DeliveryError(`cannot encode a batch for topic "${this.topic}": ${(err as Error).message}`, err));
+      return;
+    }
+    if (Buffer.isBuffer(encoded)) {
+      batch.encoded = encoded;
+    } else {
+      encoded.then(
+        (buf) => {
+          batch.encoded = buf;
+          this.schedulePump();
+        },
+        (err: unknown) => {
+          // The pump drops settled batches from the ready queue.
+          this.settleError(batch, new DeliveryError(`cannot encode a batch for topic "${this.topic}": ${(err as Error).message}`, err));
+          this.schedulePump();
+        },
+      );
+    }
     this.ready.push(batch);
-    this.kick();
+    this.schedulePump();
   }
 
   private sealAll(): void {
@@ -311,132 +509,298 @@ export class Producer {
 
   // --- sending ---------------------------------------------------------------
 
-  private kick(): void {
-    if (this.sending || this.ready.length === 0) return;
-    this.sending = true;
-    void this.sendLoop().finally(() => {
-      this.sending = false;
-      this.kick();
+  private mapLanes(): void {
+    this.partitionLanes = this.leaders.map((address) => {
+      const key = formatAddress(address);
+      let lane = this.lanes.get(key);
+      if (!lane) {
+        lane = new Lane(address, this.context.spuLink(address));
+        this.lanes.set(key, lane);
+      }
+      return lane;
     });
   }
 
-  /** One request per leader at a time, each with every batch that is ready (up to maxRequestSize). */
-  private async sendLoop(): Promise<void> {
-    while (this.ready.length > 0) {
-      const groups = new Map<string, { address: Address; batches: Batch[]; bytes: number }>();
-      const full = new Set<string>();
-      const rest: Batch[] = [];
-      for (const batch of this.ready) {
-        const address = this.leaders[batch.partition];
-        const key = formatAddress(address);
-        let group = groups.get(key);
-        if (!group) {
-          group = { address, batches: [], bytes: 0 };
-          groups.set(key, group);
-        }
-        // Keep per-partition order: once a leader's request is full, later batches wait.
-        if (full.has(key) || (group.batches.length > 0 && group.bytes + batch.bytes + BATCH_HEADER_SIZE > this.options.maxRequestSize)) {
-          full.add(key);
-          rest.push(batch);
+  /** Runs the pump once the current synchronous work (e.g. a loop of sends) is done, so its batches share requests. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(this.pumpNow);
+  }
+
+  private canSend(lane: Lane): boolean {
+    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.options.maxInFlightRequests) return false;
+    // A broken connection with requests still on it: wait for their answers (failures) first.
+    return !(lane.connection?.isClosed === true && lane.queue.some((request) => request.transmitted && !request.done));
+  }
+
+  /**
+   * Puts ready batches into requests, in order: per lane, as many requests as
+   * it has room for, each up to maxRequestSize. A partition whose batch must
+   * wait keeps all its later batches waiting too, and a partition with
+   * batches on one lane is not sent on another until they are answered.
+   */
+  private pump(): void {
+    this.pumpScheduled = false;
+    if (this.ready.length === 0) return;
+    const keep: Batch[] = [];
+    const held = new Set<number>();
+    const building = new Map<Lane, { batches: Batch[]; bytes: number }>();
+    for (const batch of this.ready) {
+      if (batch.settled) continue;
+      const partition = batch.partition;
+      const lane = this.partitionLanes[partition];
+      if (
+        held.has(partition) ||
+        batch.encoded === undefined ||
+        (this.partitionBusy[partition] > 0 && this.partitionBusyLane[partition] !== lane)
+      ) {
+        held.add(partition);
+        keep.push(batch);
+        continue;
+      }
+      let request = building.get(lane);
+      if (request !== undefined && request.bytes + batch.encoded.length > this.options.maxRequestSize) {
+        this.emit(lane, request.batches);
+        request = undefined;
+        building.delete(lane);
+      }
+      if (request === undefined) {
+        if (!this.canSend(lane)) {
+          held.add(partition);
+          keep.push(batch);
           continue;
         }
-        group.batches.push(batch);
-        group.bytes += batch.bytes + BATCH_HEADER_SIZE;
+        request = { batches: [], bytes: 0 };
+        building.set(lane, request);
       }
-      this.ready = rest;
-      await Promise.all(
-        [...groups.values()].map((group) =>
-          this.deliver(group.address, group.batches).catch((err: unknown) => {
-            // Never leave a record unsettled, whatever went wrong.
-            const error = new DeliveryError(`producer for topic "${this.topic}" failed: ${(err as Error).message}`, err);
-            for (const batch of group.batches) if (batch.records.length > 0) this.settle(batch, { error });
-          }),
-        ),
-      );
+      request.batches.push(batch);
+      request.bytes += batch.encoded.length;
+      batch.busy = true;
+      this.partitionBusy[partition]++;
+      this.partitionBusyLane[partition] = lane;
     }
+    this.ready = keep;
+    for (const [lane, request] of building) this.emit(lane, request.batches);
   }
 
-  private settle(batch: Batch, outcome: { baseOffset: number } | { error: Error }): void {
-    const records = batch.records;
-    batch.records = [];
-    records.forEach((record, index) => {
-      this.release(record.size);
-      if ('error' in outcome) record.reject(outcome.error);
-      else record.resolve({ topic: this.topic, partition: batch.partition, offset: outcome.baseOffset + index });
-    });
-  }
-
-  private async deliver(address: Address, batches: Batch[]): Promise<void> {
+  private emit(lane: Lane, batches: Batch[]): void {
     const now = Date.now();
-    for (const batch of batches) batch.deadline ??= now + this.options.deliveryTimeoutMs;
-    let encoded: Buffer[];
-    try {
-      encoded = await Promise.all(
-        batches.map((batch) => {
-          const first = batch.records[0].timestamp;
-          return buildBatch(
-            batch.records.map((record) => ({ key: record.key, value: record.value, timestampDelta: record.timestamp - first })),
-            this.compression,
-            first,
-          );
-        }),
-      );
-    } catch (err) {
-      const error = new DeliveryError(`cannot encode a batch for topic "${this.topic}": ${(err as Error).message}`, err);
-      for (const batch of batches) this.settle(batch, { error });
-      return;
+    for (const batch of batches) {
+      if (batch.deadline === 0) batch.deadline = now + this.options.deliveryTimeoutMs;
+      batch.attempts++;
     }
     const request: ProduceRequest = {
-      isolation: this.options.isolation === 'read_committed' ? Isolation.ReadCommitted : Isolation.ReadUncommitted,
+      isolation: this.isolation,
       timeoutMs: PRODUCE_SERVER_TIMEOUT_MS,
-      topics: [{ name: this.topic, partitions: batches.map((batch, i) => ({ partitionIndex: batch.partition, records: encoded[i] })) }],
+      topics: [{ name: this.topic, partitions: batches.map((batch) => ({ partitionIndex: batch.partition, records: batch.encoded! })) }],
       smartmodules: [],
     };
-    const deadline = Math.min(...batches.map((batch) => batch.deadline!));
-    for (let attempt = 0; ; attempt++) {
-      let response;
+    const inFlight: InFlight = { batches, request, transmitted: false, done: false, outcome: undefined };
+    lane.queue.push(inFlight);
+    if (lane.connection !== undefined && !lane.connection.isClosed) this.transmit(lane, lane.connection, inFlight);
+    else this.connect(lane);
+  }
+
+  /** Opens the lane's connection, then writes the requests that waited for it, in order. */
+  private connect(lane: Lane): void {
+    if (lane.connecting) return;
+    lane.connecting = true;
+    lane.link.connection().then(
+      (connection) => {
+        lane.connecting = false;
+        lane.connection = connection;
+        for (const inFlight of lane.queue) if (!inFlight.transmitted) this.transmit(lane, connection, inFlight);
+      },
+      (err: unknown) => {
+        lane.connecting = false;
+        // complete() takes answered requests off the queue: go over a copy.
+        for (const inFlight of [...lane.queue]) {
+          if (inFlight.transmitted) continue;
+          inFlight.transmitted = true;
+          this.requests++;
+          this.complete(lane, inFlight, err as Error);
+        }
+      },
+    );
+  }
+
+  private transmit(lane: Lane, connection: Connection, inFlight: InFlight): void {
+    inFlight.transmitted = true;
+    this.requests++;
+    connection.send(ProduceApi, inFlight.request, { timeoutMs: this.options.requestTimeoutMs }).then(
+      (response) => this.complete(lane, inFlight, response),
+      (err: unknown) => this.complete(lane, inFlight, err as Error),
+    );
+  }
+
+  private complete(lane: Lane, inFlight: InFlight, outcome: ProduceResponse | Error): void {
+    inFlight.done = true;
+    inFlight.outcome = outcome;
+    // Answers are taken in the order the requests were sent.
+    while (lane.queue.length > 0 && lane.queue[0].done) {
+      const head = lane.queue.shift()!;
       try {
-        this.requests++;
-        const connection = await this.context.spuLink(address).connection();
-        response = await connection.send(ProduceApi, request, { timeoutMs: this.options.requestTimeoutMs });
+        this.take(lane, head);
       } catch (err) {
-        const delay = backoffDelay(attempt, this.options.retryBackoffMs, this.options.maxRetryBackoffMs);
-        if (isRetryable(err) && Date.now() + delay < deadline && !this.context.isClosed) {
-          await sleep(delay);
-          continue;
-        }
-        const count = batches.reduce((sum, batch) => sum + batch.records.length, 0);
-        const error = new DeliveryError(
-          `could not deliver ${count} record(s) to topic "${this.topic}" at ${formatAddress(address)} after ${attempt + 1} attempt(s): ${(err as Error).message}`,
-          err,
-        );
-        for (const batch of batches) this.settle(batch, { error });
-        return;
+        // Never leave a record unsettled, whatever went wrong.
+        const error = new DeliveryError(`producer for topic "${this.topic}" failed: ${(err as Error).message}`, err);
+        for (const batch of head.batches) if (!batch.settled) this.settleError(batch, error);
       }
-      const entries = response.responses.find((topic) => topic.name === this.topic)?.partitions ?? [];
-      const misrouted: Batch[] = [];
-      batches.forEach((batch, i) => {
-        const entry = entries[i];
-        if (!entry) {
-          this.settle(batch, { error: new FreshetError('PROTOCOL', `the server did not answer for a batch of ${this.topic}-${batch.partition}`) });
-        } else if (entry.errorCode.code === ErrorCode.None) {
-          this.settle(batch, { baseOffset: entry.baseOffset });
-        } else if (NOT_LEADER_CODES.has(entry.errorCode.code) && Date.now() < batch.deadline!) {
-          misrouted.push(batch);
-        } else {
-          this.settle(batch, { error: new ServerError(entry.errorCode, `produce to ${this.topic}-${batch.partition}`) });
-        }
-      });
-      if (misrouted.length > 0) {
-        // The leadership moved: look the leaders up again and send those batches first.
-        try {
-          this.leaders = (await this.context.metadata.leaders(this.topic)).leaders;
-        } catch {
-          await sleep(this.options.retryBackoffMs);
-        }
-        this.ready.unshift(...misrouted);
+    }
+    if (lane.queue.length === 0 && lane.retry.length > 0 && !lane.recovering) void this.recover(lane);
+    this.schedulePump();
+  }
+
+  private take(lane: Lane, inFlight: InFlight): void {
+    const outcome = inFlight.outcome!;
+    if (outcome instanceof Error) {
+      if (isRetryable(outcome) && !this.context.isClosed) {
+        for (const batch of inFlight.batches) this.toRetry(lane, batch, outcome);
+      } else {
+        const error = this.deliveryError(lane, inFlight.batches, outcome);
+        for (const batch of inFlight.batches) this.settleError(batch, error);
       }
       return;
     }
+    lane.attempt = 0;
+    const entries = outcome.responses.find((topic) => topic.name === this.topic)?.partitions ?? [];
+    const now = Date.now();
+    for (let i = 0; i < inFlight.batches.length; i++) {
+      const batch = inFlight.batches[i];
+      const entry = entries[i];
+      if (lane.poisoned.has(batch.partition)) {
+        // An earlier batch of this partition goes again: so does this one, after it.
+        this.toRetry(lane, batch, lane.poisoned.get(batch.partition));
+      } else if (!entry) {
+        this.settleError(batch, new FreshetError('PROTOCOL', `the server did not answer for a batch of ${this.topic}-${batch.partition}`));
+      } else if (entry.errorCode.code === ErrorCode.None) {
+        this.settleOk(batch, entry.baseOffset);
+      } else if (NOT_LEADER_CODES.has(entry.errorCode.code) && now < batch.deadline) {
+        // The leadership moved: look the leaders up again and send it (and what follows) anew.
+        lane.refreshLeaders = true;
+        this.toRetry(lane, batch, new ServerError(entry.errorCode, `produce to ${this.topic}-${batch.partition}`));
+      } else {
+        this.settleError(batch, new ServerError(entry.errorCode, `produce to ${this.topic}-${batch.partition}`));
+      }
+    }
+  }
+
+  private toRetry(lane: Lane, batch: Batch, reason: Error | undefined): void {
+    batch.retryReason = reason;
+    lane.retry.push(batch);
+    if (!lane.poisoned.has(batch.partition)) lane.poisoned.set(batch.partition, reason);
+  }
+
+  /**
+   * The lane's requests are all answered and some batches must go again:
+   * fail those past their deadline, wait (backoff after a transport failure,
+   * new leaders after "not leader"), then put the rest back at the head of
+   * the ready queue, in order.
+   */
+  private async recover(lane: Lane): Promise<void> {
+    lane.recovering = true;
+    const batches = lane.retry;
+    lane.retry = [];
+    let requeued = false;
+    try {
+      const transport = batches.some((batch) => !(batch.retryReason instanceof ServerError));
+      const delay = transport ? backoffDelay(lane.attempt, this.options.retryBackoffMs, this.options.maxRetryBackoffMs) : 0;
+      if (transport) lane.attempt++;
+      const now = Date.now();
+      const again: Batch[] = [];
+      const expired = new Map<Error | undefined, Batch[]>();
+      for (const batch of batches) {
+        if (batch.settled) continue;
+        const late = batch.retryReason instanceof ServerError ? now >= batch.deadline : now + delay >= batch.deadline;
+        if (late || this.context.isClosed) {
+          const group = expired.get(batch.retryReason) ?? [];
+          group.push(batch);
+          expired.set(batch.retryReason, group);
+        } else {
+          again.push(batch);
+        }
+      }
+      for (const [reason, group] of expired) {
+        const error = reason instanceof ServerError ? reason : this.deliveryError(lane, group, reason);
+        for (const batch of group) this.settleError(batch, error);
+      }
+      if (again.length > 0) {
+        if (lane.refreshLeaders) {
+          lane.refreshLeaders = false;
+          try {
+            this.leaders = (await this.context.metadata.leaders(this.topic)).leaders;
+            this.mapLanes();
+          } catch {
+            await sleep(this.options.retryBackoffMs);
+          }
+        }
+        if (delay > 0) await sleep(delay);
+      }
+      lane.refreshLeaders = false;
+      for (const batch of again) this.unbusy(batch);
+      this.ready.unshift(...again);
+      requeued = true;
+    } catch (err) {
+      if (!requeued) {
+        const error = new DeliveryError(`producer for topic "${this.topic}" failed: ${(err as Error).message}`, err);
+        for (const batch of batches) this.settleError(batch, error);
+      }
+    } finally {
+      lane.poisoned.clear();
+      lane.recovering = false;
+      this.schedulePump();
+    }
+  }
+
+  private deliveryError(lane: Lane, batches: Batch[], cause: Error | undefined): DeliveryError {
+    let count = 0;
+    let attempts = 0;
+    for (const batch of batches) {
+      count += batch.count;
+      attempts = Math.max(attempts, batch.attempts);
+    }
+    return new DeliveryError(
+      `could not deliver ${count} record(s) to topic "${this.topic}" at ${lane.endpoint} after ${attempts} attempt(s): ${cause?.message ?? 'unknown error'}`,
+      cause,
+    );
+  }
+
+  private unbusy(batch: Batch): void {
+    if (!batch.busy) return;
+    batch.busy = false;
+    this.partitionBusy[batch.partition]--;
+  }
+
+  private settleOk(batch: Batch, baseOffset: number): void {
+    this.unbusy(batch);
+    this.unsettled.delete(batch);
+    const settlers = batch.settlers;
+    const partition = batch.partition;
+    this.release(batch.bytes);
+    for (let at = 0, offset = baseOffset; at < settlers.length; at += SETTLER_STRIDE, offset++) {
+      const resolve = settlers[at] as Resolve;
+      if (settlers[at + 3] === true) resolve({ topic: this.topic, partition, offset });
+      else resolve(offset);
+    }
+    settlers.length = 0;
+    batch.finishSettling();
+  }
+
+  private settleError(batch: Batch, err: Error): void {
+    if (batch.settled) return;
+    this.unbusy(batch);
+    this.unsettled.delete(batch);
+    const settlers = batch.settlers;
+    this.countFailure(err, settlers.length / SETTLER_STRIDE);
+    this.release(batch.bytes);
+    for (let at = 0; at < settlers.length; at += SETTLER_STRIDE) rejectRecord(settlers, at, err);
+    settlers.length = 0;
+    batch.finishSettling();
+  }
+
+  private countFailure(err: Error, records: number): void {
+    this.failureCount += records;
+    if (this.failures.length < 10) this.failures.push(err);
   }
 }

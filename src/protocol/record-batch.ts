@@ -450,6 +450,7 @@ export class BatchBuilder {
    * UTF-8 length for a string, as Buffer.byteLength gives it).
    */
   add(key: Uint8Array | string | null, keyLength: number, value: Uint8Array | string, valueLength: number, timestampDelta = 0): void {
+    if (!Number.isSafeInteger(timestampDelta)) throw new RangeError(`timestamp delta ${timestampDelta} is not a safe integer`);
     const index = this.count;
     const body =
       2 + // attributes, headers count

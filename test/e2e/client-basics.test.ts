@@ -160,7 +160,7 @@ test('batching: lingerMs gathers sends into one request; batchSize splits batche
   const batches = (await storedBatches('batching', 0)).slice(1);
   assert.ok(batches.length >= 25, `${batches.length} batches`);
   for (const batch of batches) assert.ok(batch.length <= 4096 + 100, `batch of ${batch.length} bytes`);
-  // Many batches ride in few requests (one in flight at a time).
+  // Many batches ride in few requests (the batches ready together share one).
   assert.ok(small.requestCount < batches.length, `${small.requestCount} requests for ${batches.length} batches`);
 
   // flush() sends what lingers now.
