@@ -8,7 +8,7 @@ import pino from 'pino';
 import type { Source, SourceRecord } from '../../src/connectors/connector.js';
 import { formatMessage, mqttSource, type MqttSourceConfig } from '../../src/connectors/mqtt-source/index.js';
 import { configWarnings } from '../../src/connectors/schema.js';
-import { mosquittoUnavailable, startMosquitto, type TestMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto, type TestMosquitto } from '../helpers/mosquitto.js';
 import { readAll, startConnector, stateDirOf, waitFor } from '../helpers/connectors.js';
 import { freePort } from '../helpers/postgres.js';
 import { removeDir, startTestNode } from '../helpers/test-node.js';
@@ -71,7 +71,7 @@ async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition
   }
 }
 
-describe('mqtt-source', { skip: process.env.CI ? false : mosquittoUnavailable() }, () => {
+describe('mqtt-source', () => {
   let broker: TestMosquitto;
   let publisher: mqtt.MqttClient;
 

@@ -13,7 +13,7 @@ import type { Sink, SinkRecord } from '../../src/connectors/connector.js';
 import { sqlSink, type SqlSinkConfig } from '../../src/connectors/sql-sink/index.js';
 import { parseSqliteUrl, SqliteDriver } from '../../src/connectors/sql-sink/sqlite.js';
 import { SqlWriter } from '../../src/connectors/sql-sink/writer.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { insert, record, upsert, type Cell } from '../helpers/sql-records.js';
 import { readRecords, startConnector, stateDirOf, waitFor } from '../helpers/connectors.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
@@ -280,7 +280,7 @@ function suite(db: () => Db) {
   });
 }
 
-describe('sql-sink: PostgreSQL', { skip: process.env.CI ? false : postgresUnavailable() }, () => {
+describe('sql-sink: PostgreSQL', () => {
   let server: TestPostgres;
   let admin: pg.Client;
   let dbIndex = 0;

@@ -21,13 +21,9 @@ export function mosquittoBinary(): string | undefined {
   return BINARIES.find((b) => existsSync(b));
 }
 
-export function mosquittoUnavailable(): string | undefined {
-  return mosquittoBinary() ? undefined : 'mosquitto is not installed (apt-get install -y mosquitto; .ci/run does it)';
-}
-
 export async function startMosquitto(): Promise<TestMosquitto> {
   const binary = mosquittoBinary();
-  if (!binary) throw new Error('mosquitto is not installed');
+  if (!binary) throw new Error('mosquitto is not installed: apt-get install -y mosquitto (.ci/run does it)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'freshet-mqtt-'));
   const port = await freePort();
   const config = path.join(dir, 'mosquitto.conf');

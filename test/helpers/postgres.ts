@@ -33,8 +33,8 @@ export function postgresBinDir(): string | undefined {
   return versions.length > 0 ? path.join(root, versions[0], 'bin') : undefined;
 }
 
-/** Why Postgres tests cannot run here, or undefined when they can. */
-export function postgresUnavailable(): string | undefined {
+/** Why Postgres cannot be started here (the tests need it: .ci/run installs it), or undefined when it can. */
+function postgresUnavailable(): string | undefined {
   if (!postgresBinDir()) return 'PostgreSQL is not installed (apt-get install -y postgresql; .ci/run does it)';
   if (process.getuid?.() === 0 && !runAs()) return 'running as root without a postgres user';
   return undefined;
@@ -86,8 +86,9 @@ export interface PostgresOptions {
 }
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
-  const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL is not installed');
+  const unavailable = postgresUnavailable();
+  if (unavailable) throw new Error(unavailable);
+  const bin = postgresBinDir()!;
   const user = runAs();
   const base = await mkdtemp(path.join(os.tmpdir(), 'freshet-pg-'));
   const dataDir = path.join(base, 'data');
