@@ -34,7 +34,7 @@ export function postgresBinDir(): string | undefined {
 }
 
 /** Why Postgres cannot be started here (the tests need it: .ci/run installs it), or undefined when it can. */
-function postgresUnavailable(): string | undefined {
+export function postgresUnavailable(): string | undefined {
   if (!postgresBinDir()) return 'PostgreSQL is not installed (apt-get install -y postgresql; .ci/run does it)';
   if (process.getuid?.() === 0 && !runAs()) return 'running as root without a postgres user';
   return undefined;
