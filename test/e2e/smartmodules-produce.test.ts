@@ -1,0 +1,97 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as p from '../../src/protocol/index.js';
+import { Freshet } from '../../src/client/index.js';
+import { builtinSmartModule } from '../../src/smartengine/builtins.js';
+import { startTestNode, removeDir } from '../helpers/test-node.js';
+import { RawClient, PRODUCE_VERSION } from '../helpers/raw-client.js';
+
+// Produce-side SmartModules: the chain in a Produce request transforms the
+// batches before they are stored, as Fluvio's SPU does.
+
+let node: Awaited<ReturnType<typeof startTestNode>>;
+
+before(async () => {
+  // Built-ins compile from source on first use; not part of what is timed below.
+  await Promise.all([builtinSmartModule('infinyon/regex-filter'), builtinSmartModule('infinyon/jolt')]);
+  node = await startTestNode();
+});
+
+after(async () => {
+  await node.stop();
+  await removeDir(node.dataDir);
+});
+
+function invocation(name: string, kind: p.SmartModuleKind, params: Record<string, string>): p.SmartModuleInvocation {
+  return { wasm: { type: 'Predefined', name }, kind, params: { params: new Map(Object.entries(params)) } };
+}
+
+async function produceThrough(
+  client: RawClient,
+  topic: string,
+  values: string[],
+  smartmodules: p.SmartModuleInvocation[],
+): Promise<p.PartitionProduceResponse> {
+  const batch = p.encodeBatch(values.map((value) => ({ key: null, value: Buffer.from(value) })));
+  const response = await client.request(p.SpuApiKey.Produce, PRODUCE_VERSION, (w) =>
+    p.encodeProduceRequest(
+      w,
+      {
+        isolation: p.Isolation.ReadUncommitted,
+        timeoutMs: 1500,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, records: batch }] }],
+        smartmodules,
+      },
+      PRODUCE_VERSION,
+    ),
+  );
+  return p.decodeProduceResponse(response.body, PRODUCE_VERSION).responses[0].partitions[0];
+}
+
+async function storedValues(topic: string): Promise<string[]> {
+  const freshet = await Freshet.connect({ endpoint: node.endpoint });
+  try {
+    const consumer = await freshet.consumer(topic, { partition: 0, offset: 'beginning', continuous: false });
+    const values: string[] = [];
+    for await (const record of consumer) values.push(record.valueString());
+    return values;
+  } finally {
+    await freshet.close();
+  }
+}
+
+test('a filter with params in a produce request stores only what it keeps', async () => {
+  await node.topics.create({
+    name: 'pets',
+    partitions: 1,
+    replicationFactor: 1,
+    ignoreRackAssignment: false,
+    compression: 'any',
+    createdAt: new Date().toISOString(),
+  });
+  const client = await RawClient.connect(node.spuPort);
+  try {
+    const filter = invocation('infinyon/regex-filter', { type: 'Filter' }, { regex: '[Cc]at' });
+    const kept = await produceThrough(client, 'pets', ['cat', 'dog', 'Cat food', 'bird'], [filter]);
+    assert.equal(kept.errorCode.code, p.ErrorCode.None);
+    assert.equal(kept.baseOffset, 0);
+    const none = await produceThrough(client, 'pets', ['dog', 'bird'], [filter]);
+    assert.equal(none.errorCode.code, p.ErrorCode.None);
+    assert.equal(node.replicas.get('pets', 0)!.highWatermark(), 2);
+
+    // A module that fails on a record rejects that entry and stores nothing of it.
+    const jolt = invocation('infinyon/jolt', { type: 'Map' }, { spec: JSON.stringify([{ operation: 'shift', spec: { a: 'b' } }]) });
+    const failed = await produceThrough(client, 'pets', ['not json'], [jolt]);
+    assert.notEqual(failed.errorCode.code, p.ErrorCode.None);
+    assert.equal(node.replicas.get('pets', 0)!.highWatermark(), 2);
+
+    // An unknown module is refused with SmartModuleNotFound; plain produce still works.
+    const missing = await produceThrough(client, 'pets', ['cat'], [invocation('no-such-module', { type: 'Filter' }, {})]);
+    assert.equal(missing.errorCode.code, p.ErrorCode.SmartModuleNotFound);
+    const plain = await produceThrough(client, 'pets', ['cat nap'], []);
+    assert.equal(plain.baseOffset, 2);
+  } finally {
+    client.close();
+  }
+  assert.deepEqual(await storedValues('pets'), ['cat', 'Cat food', 'cat nap']);
+});
