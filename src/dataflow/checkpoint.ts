@@ -98,6 +98,10 @@ export class CheckpointStore {
     await fsyncDir(this.dir);
     const seqs = await this.sequences();
     for (const seq of seqs.slice(0, -2)) await rm(this.fileOf(seq), { force: true });
+    // Temporary files of a process killed while writing (one writer per state dir: run.lock).
+    for (const name of await readdir(this.dir)) {
+      if (/^ckpt-\d{12}\.json\.tmp-\d+$/.test(name) && !name.endsWith(`.tmp-${process.pid}`)) await rm(path.join(this.dir, name), { force: true });
+    }
     return Buffer.byteLength(text);
   }
 }

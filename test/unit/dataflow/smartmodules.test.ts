@@ -91,6 +91,7 @@ describe('dataflow checkpoint store', () => {
         outputs: [],
         state: { format: 1, watermark: { value: null, inputs: [] }, windows: [], keys: [], correlations: [], metrics: {} as Checkpoint['state']['metrics'] },
       });
+      await writeFile(path.join(dir, 'ckpt-000000000001.json.tmp-999999'), '{"torn'); // left by a killed writer
       for (const seq of [1, 2, 3]) await store.write(ckpt(seq));
       assert.deepEqual((await readdir(dir)).sort(), ['ckpt-000000000002.json', 'ckpt-000000000003.json']);
       assert.equal((await store.latest())!.inputs[0].next, 30);
