@@ -669,6 +669,37 @@ export class ServiceEngine {
 
 /** Runs an operator chain over items (throws OperatorError / the operator's own error). */
 export function runOperators(ops: readonly Operator[], input: Item[]): Item[] {
+  if (input.length !== 1) return runOperatorsOver(ops, input);
+  // One record through one-to-one operators (the usual chain): no intermediate lists.
+  let item = input[0];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    if (op.smartmodule || op.kind === 'flat-map' || !op.fn) return runOperatorsOver(ops.slice(i), [item]);
+    const out = op.fn(item.value, item.meta);
+    if (isThenable(out)) throw new OperatorError(`${op.label}: operator functions must be synchronous (it returned a Promise)`);
+    switch (op.kind) {
+      case 'filter':
+        if (!out) return [];
+        break;
+      case 'map':
+        item = { value: out, meta: item.meta };
+        break;
+      case 'filter-map':
+        if (out === null || out === undefined) return [];
+        item = { value: out, meta: item.meta };
+        break;
+      case 'assign-timestamp':
+        item.meta.timestamp = eventTime(out, op.label);
+        break;
+      case 'assign-key':
+        item.meta.key = keyText(out);
+        break;
+    }
+  }
+  return [item];
+}
+
+function runOperatorsOver(ops: readonly Operator[], input: Item[]): Item[] {
   let items = input;
   for (const op of ops) {
     const fn = op.fn;
