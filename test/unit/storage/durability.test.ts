@@ -1,34 +1,23 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { FilePartitionStore, StorageError, type StorageHooks } from '../../../src/storage/index.js';
+import { StorageError, type StorageHooks } from '../../../src/storage/index.js';
 import {
   baseOffsetOf,
   capturingLogger,
   makeBatch,
-  makeTmpDir,
   openStore,
   readAll,
-  removeDir,
   segmentFiles,
+  storeFixture,
 } from './helpers.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof StorageError && e.code === code;
 
 describe('durability: group commit, flush policies, faults', () => {
-  let dataDir: string;
-  let store: FilePartitionStore | undefined;
-
-  beforeEach(async () => {
-    dataDir = await makeTmpDir();
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await removeDir(dataDir);
-  });
+  const fx = storeFixture();
 
   it("'always' group-commits: many concurrent appends share few fsyncs, each resolved after its fsync", async () => {
     const events: string[] = [];
@@ -43,14 +32,14 @@ describe('durability: group commit, flush policies, faults', () => {
         await sleep(2); // a slow disk makes groups form
       },
     };
-    store = await openStore(dataDir, { flush: { kind: 'always' } }, { hooks });
+    fx.store = await openStore(fx.dataDir, { flush: { kind: 'always' } }, { hooks });
     const fsyncsAtOpen = fsyncs;
     events.length = 0;
     const n = 500;
     const all: Array<Promise<unknown>> = [];
     for (let i = 0; i < n; i++) {
       all.push(
-        store.append([makeBatch({ fill: i % 256 })]).then((r) => {
+        fx.store.append([makeBatch({ fill: i % 256 })]).then((r) => {
           events.push(`resolved`);
           return r;
         }),
@@ -59,8 +48,8 @@ describe('durability: group commit, flush policies, faults', () => {
     await Promise.all(all);
     const used = fsyncs - fsyncsAtOpen;
     assert.ok(used >= 1 && used <= n / 10, `${used} fsyncs for ${n} appends`);
-    assert.equal(store.stats().groups, used);
-    assert.equal(store.stats().appends, n);
+    assert.equal(fx.store.stats().groups, used);
+    assert.equal(fx.store.stats().appends, n);
     // Every resolution comes after an fsync that follows the last write before it.
     let lastWrite = -1;
     let syncedSinceWrite = false;
@@ -75,47 +64,47 @@ describe('durability: group commit, flush policies, faults', () => {
       }
     }
     // One writev per group (segment never rolls here).
-    assert.equal(store.stats().writes, used);
-    const back = await readAll(store);
+    assert.equal(fx.store.stats().writes, used);
+    const back = await readAll(fx.store);
     assert.equal(back.length, n);
     back.forEach((b, i) => assert.equal(b[70], i % 256));
   });
 
   it("'always' with sequential appends fsyncs once per append", async () => {
-    store = await openStore(dataDir, { flush: { kind: 'always' } });
-    const before = store.stats().fsyncs;
-    for (let i = 0; i < 10; i++) await store.append([makeBatch()]);
-    assert.equal(store.stats().fsyncs - before, 10);
+    fx.store = await openStore(fx.dataDir, { flush: { kind: 'always' } });
+    const before = fx.store.stats().fsyncs;
+    for (let i = 0; i < 10; i++) await fx.store.append([makeBatch()]);
+    assert.equal(fx.store.stats().fsyncs - before, 10);
   });
 
   it("'interval' resolves after write and fsyncs periodically", async () => {
-    store = await openStore(dataDir, { flush: { kind: 'interval', intervalMs: 20 } });
-    const before = store.stats().fsyncs;
-    for (let i = 0; i < 20; i++) await store.append([makeBatch()]);
-    assert.equal(store.stats().fsyncs, before, 'no fsync on the append path');
-    for (let i = 0; i < 50 && store.stats().fsyncs === before; i++) await sleep(10);
-    assert.ok(store.stats().fsyncs > before, 'timer fsynced the dirty segment');
-    const after = store.stats().fsyncs;
+    fx.store = await openStore(fx.dataDir, { flush: { kind: 'interval', intervalMs: 20 } });
+    const before = fx.store.stats().fsyncs;
+    for (let i = 0; i < 20; i++) await fx.store.append([makeBatch()]);
+    assert.equal(fx.store.stats().fsyncs, before, 'no fsync on the append path');
+    for (let i = 0; i < 50 && fx.store.stats().fsyncs === before; i++) await sleep(10);
+    assert.ok(fx.store.stats().fsyncs > before, 'timer fsynced the dirty segment');
+    const after = fx.store.stats().fsyncs;
     await sleep(60);
-    assert.equal(store.stats().fsyncs, after, 'nothing dirty, no more fsyncs');
+    assert.equal(fx.store.stats().fsyncs, after, 'nothing dirty, no more fsyncs');
   });
 
   it("'os' never fsyncs on the append path but does on close", async () => {
-    store = await openStore(dataDir, { flush: { kind: 'os' }, segmentSize: 1024, maxPartitionSize: 1 << 20 });
-    const before = store.stats().fsyncs;
-    for (let i = 0; i < 20; i++) await store.append([makeBatch({ payloadBytes: 200 })]);
-    assert.ok(store.segmentCount() > 1);
-    assert.equal(store.stats().fsyncs, before);
-    const s = store;
+    fx.store = await openStore(fx.dataDir, { flush: { kind: 'os' }, segmentSize: 1024, maxPartitionSize: 1 << 20 });
+    const before = fx.store.stats().fsyncs;
+    for (let i = 0; i < 20; i++) await fx.store.append([makeBatch({ payloadBytes: 200 })]);
+    assert.ok(fx.store.segmentCount() > 1);
+    assert.equal(fx.store.stats().fsyncs, before);
+    const s = fx.store;
     await s.close();
-    store = undefined;
+    fx.store = undefined;
     assert.ok(s.stats().fsyncs > before);
   });
 
   it('a failed write rejects that append and leaves the log usable', async () => {
     let failNext = false;
-    store = await openStore(
-      dataDir,
+    fx.store = await openStore(
+      fx.dataDir,
       {},
       {
         hooks: {
@@ -130,24 +119,24 @@ describe('durability: group commit, flush policies, faults', () => {
         },
       },
     );
-    await store.append([makeBatch({ records: 2, fill: 1 })]);
+    await fx.store.append([makeBatch({ records: 2, fill: 1 })]);
     failNext = true;
-    await assert.rejects(store.append([makeBatch({ records: 5, fill: 2 })]), (e: unknown) => {
+    await assert.rejects(fx.store.append([makeBatch({ records: 5, fill: 2 })]), (e: unknown) => {
       assert.ok(isCode('WRITE_FAILED')(e));
       assert.match((e as Error).message, /ENOSPC/);
       return true;
     });
-    assert.equal(store.highWatermark(), 2);
-    assert.equal(store.failed(), undefined);
-    assert.deepEqual(await store.append([makeBatch({ records: 1, fill: 3 })]), { baseOffset: 2, lastOffset: 2 });
-    const back = await readAll(store);
+    assert.equal(fx.store.highWatermark(), 2);
+    assert.equal(fx.store.failed(), undefined);
+    assert.deepEqual(await fx.store.append([makeBatch({ records: 1, fill: 3 })]), { baseOffset: 2, lastOffset: 2 });
+    const back = await readAll(fx.store);
     assert.deepEqual(back.map((b) => b[70]), [1, 3]);
   });
 
   it('a torn write (disk full midway) is truncated back; reopen is clean', async () => {
     let tornAt: number | undefined;
-    store = await openStore(
-      dataDir,
+    fx.store = await openStore(
+      fx.dataDir,
       {},
       {
         hooks: {
@@ -162,25 +151,25 @@ describe('durability: group commit, flush policies, faults', () => {
       },
     );
     const first = makeBatch({ records: 2, fill: 1 });
-    await store.append([first]);
+    await fx.store.append([first]);
     tornAt = 70;
-    await assert.rejects(store.append([makeBatch({ fill: 2 }), makeBatch({ fill: 3 })]), isCode('WRITE_FAILED'));
-    const logFile = (await segmentFiles(dataDir)).find((f) => f.endsWith('.log')) as string;
-    const dir = store.dir;
+    await assert.rejects(fx.store.append([makeBatch({ fill: 2 }), makeBatch({ fill: 3 })]), isCode('WRITE_FAILED'));
+    const logFile = (await segmentFiles(fx.dataDir)).find((f) => f.endsWith('.log')) as string;
+    const dir = fx.store.dir;
     assert.equal((await fs.stat(`${dir}/${logFile}`)).size, first.length, 'partial bytes removed');
-    assert.deepEqual(await store.append([makeBatch({ fill: 4 })]), { baseOffset: 2, lastOffset: 2 });
-    await store.close();
+    assert.deepEqual(await fx.store.append([makeBatch({ fill: 4 })]), { baseOffset: 2, lastOffset: 2 });
+    await fx.store.close();
     const cap = capturingLogger();
-    store = await openStore(dataDir, {}, { logger: cap.logger });
+    fx.store = await openStore(fx.dataDir, {}, { logger: cap.logger });
     assert.equal(cap.lines.filter((l) => (l.level as number) >= 40).length, 0, JSON.stringify(cap.lines));
-    assert.deepEqual((await readAll(store)).map((b) => b[70]), [1, 4]);
+    assert.deepEqual((await readAll(fx.store)).map((b) => b[70]), [1, 4]);
   });
 
   it('a failure after a segment roll inside one append removes the new segment', async () => {
     let writes = 0;
     let failAtWrite = -1;
     const cfg = { segmentSize: 1024, maxPartitionSize: 1 << 20 };
-    store = await openStore(dataDir, cfg, {
+    fx.store = await openStore(fx.dataDir, cfg, {
       hooks: {
         beforeWrite: () => {
           writes++;
@@ -188,30 +177,30 @@ describe('durability: group commit, flush policies, faults', () => {
         },
       },
     });
-    await store.append([makeBatch({ payloadBytes: 300, fill: 1 })]);
-    const segsBefore = store.segmentBaseOffsets();
-    const filesBefore = await segmentFiles(dataDir);
+    await fx.store.append([makeBatch({ payloadBytes: 300, fill: 1 })]);
+    const segsBefore = fx.store.segmentBaseOffsets();
+    const filesBefore = await segmentFiles(fx.dataDir);
     failAtWrite = writes + 2; // the first write fills the segment; the second goes to the new one
     const big = Array.from({ length: 8 }, (_, i) => makeBatch({ payloadBytes: 300, fill: 10 + i }));
-    await assert.rejects(store.append(big), isCode('WRITE_FAILED'));
-    assert.deepEqual(store.segmentBaseOffsets(), segsBefore);
-    assert.deepEqual(await segmentFiles(dataDir), filesBefore);
-    assert.equal(store.highWatermark(), 1);
-    assert.deepEqual(await store.append(big), { baseOffset: 1, lastOffset: 8 });
-    assert.ok(store.segmentCount() > 2);
-    assert.deepEqual((await readAll(store)).map((b) => b[70]), [1, 10, 11, 12, 13, 14, 15, 16, 17]);
-    await store.close();
-    store = await openStore(dataDir, cfg);
-    assert.equal(store.highWatermark(), 9);
-    assert.deepEqual((await readAll(store)).map((b) => b[70]), [1, 10, 11, 12, 13, 14, 15, 16, 17]);
+    await assert.rejects(fx.store.append(big), isCode('WRITE_FAILED'));
+    assert.deepEqual(fx.store.segmentBaseOffsets(), segsBefore);
+    assert.deepEqual(await segmentFiles(fx.dataDir), filesBefore);
+    assert.equal(fx.store.highWatermark(), 1);
+    assert.deepEqual(await fx.store.append(big), { baseOffset: 1, lastOffset: 8 });
+    assert.ok(fx.store.segmentCount() > 2);
+    assert.deepEqual((await readAll(fx.store)).map((b) => b[70]), [1, 10, 11, 12, 13, 14, 15, 16, 17]);
+    await fx.store.close();
+    fx.store = await openStore(fx.dataDir, cfg);
+    assert.equal(fx.store.highWatermark(), 9);
+    assert.deepEqual((await readAll(fx.store)).map((b) => b[70]), [1, 10, 11, 12, 13, 14, 15, 16, 17]);
   });
 
   it('only the failed group is rejected; appends queued behind it succeed', async () => {
     let failOnce = true;
     let gate: Promise<void> | undefined;
     let open: () => void = () => undefined;
-    store = await openStore(
-      dataDir,
+    fx.store = await openStore(
+      fx.dataDir,
       {},
       {
         hooks: {
@@ -226,22 +215,22 @@ describe('durability: group commit, flush policies, faults', () => {
       },
     );
     gate = new Promise<void>((r) => (open = r));
-    const a = store.append([makeBatch({ fill: 1 })]);
+    const a = fx.store.append([makeBatch({ fill: 1 })]);
     await sleep(5); // let the first group start its write
-    const b = store.append([makeBatch({ fill: 2 })]);
-    const c = store.append([makeBatch({ fill: 3 })]);
+    const b = fx.store.append([makeBatch({ fill: 2 })]);
+    const c = fx.store.append([makeBatch({ fill: 3 })]);
     gate = undefined;
     open();
     await assert.rejects(a, isCode('WRITE_FAILED'));
     assert.deepEqual(await b, { baseOffset: 0, lastOffset: 0 });
     assert.deepEqual(await c, { baseOffset: 1, lastOffset: 1 });
-    assert.deepEqual((await readAll(store)).map((x) => x[70]), [2, 3]);
+    assert.deepEqual((await readAll(fx.store)).map((x) => x[70]), [2, 3]);
   });
 
   it('a failed fsync fails the partition: appends are refused, reads still work, reopen recovers', async () => {
     let failSync = false;
-    store = await openStore(
-      dataDir,
+    fx.store = await openStore(
+      fx.dataDir,
       {},
       {
         hooks: {
@@ -251,37 +240,37 @@ describe('durability: group commit, flush policies, faults', () => {
         },
       },
     );
-    await store.append([makeBatch({ records: 3, fill: 1 })]);
+    await fx.store.append([makeBatch({ records: 3, fill: 1 })]);
     failSync = true;
     const seen: number[] = [];
-    store.onAppend((hw) => seen.push(hw));
-    await assert.rejects(store.append([makeBatch({ fill: 2 })]), isCode('PARTITION_FAILED'));
-    assert.ok(store.failed() !== undefined);
+    fx.store.onAppend((hw) => seen.push(hw));
+    await assert.rejects(fx.store.append([makeBatch({ fill: 2 })]), isCode('PARTITION_FAILED'));
+    assert.ok(fx.store.failed() !== undefined);
     assert.deepEqual(seen, [], 'no notification for a failed append');
     failSync = false;
-    await assert.rejects(store.append([makeBatch({ fill: 3 })]), (e: unknown) => {
+    await assert.rejects(fx.store.append([makeBatch({ fill: 3 })]), (e: unknown) => {
       assert.ok(isCode('PARTITION_FAILED')(e));
       assert.match((e as Error).message, /retrying fsync is unsafe/);
       return true;
     });
-    assert.equal(store.highWatermark(), 3);
-    assert.equal(baseOffsetOf((await store.read(0, 100)).chunks[0]), 0);
-    await store.close();
-    store = await openStore(dataDir);
-    assert.equal(store.highWatermark(), 3);
-    assert.deepEqual(await store.append([makeBatch({ fill: 4 })]), { baseOffset: 3, lastOffset: 3 });
+    assert.equal(fx.store.highWatermark(), 3);
+    assert.equal(baseOffsetOf((await fx.store.read(0, 100)).chunks[0]), 0);
+    await fx.store.close();
+    fx.store = await openStore(fx.dataDir);
+    assert.equal(fx.store.highWatermark(), 3);
+    assert.deepEqual(await fx.store.append([makeBatch({ fill: 4 })]), { baseOffset: 3, lastOffset: 3 });
   });
 
   it('close() completes appends already accepted, then refuses new ones', async () => {
-    store = await openStore(dataDir);
-    const pending = Array.from({ length: 50 }, (_, i) => store!.append([makeBatch({ fill: i })]));
-    const closing = store.close();
-    await assert.rejects(store.append([makeBatch()]), isCode('CLOSED'));
+    fx.store = await openStore(fx.dataDir);
+    const pending = Array.from({ length: 50 }, (_, i) => fx.store!.append([makeBatch({ fill: i })]));
+    const closing = fx.store.close();
+    await assert.rejects(fx.store.append([makeBatch()]), isCode('CLOSED'));
     const results = await Promise.all(pending);
     assert.equal(results[49].lastOffset, 49);
     await closing;
-    await assert.rejects(store.read(0, 10), isCode('CLOSED'));
-    store = await openStore(dataDir);
-    assert.equal(store.highWatermark(), 50);
+    await assert.rejects(fx.store.read(0, 10), isCode('CLOSED'));
+    fx.store = await openStore(fx.dataDir);
+    assert.equal(fx.store.highWatermark(), 50);
   });
 });

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { afterEach, beforeEach } from 'node:test';
 import { crc32c } from '@node-rs/crc32';
 import { pino } from 'pino';
 
@@ -114,4 +115,28 @@ export async function readAll(store: FilePartitionStore, from = store.logStartOf
 
 export async function segmentFiles(dataDir: string): Promise<string[]> {
   return (await fs.readdir(partitionDir(dataDir))).sort();
+}
+
+/** What `storeFixture` hands each test: its data dir, and the store it opened (closed for it afterwards). */
+export interface StoreFixture {
+  dataDir: string;
+  store: FilePartitionStore | undefined;
+}
+
+/**
+ * Registers, in the enclosing `describe`, a fresh temp data dir before each
+ * test and, after it, closes the store the test left in `store` and removes
+ * the dir.
+ */
+export function storeFixture(): StoreFixture {
+  const fx: StoreFixture = { dataDir: '', store: undefined };
+  beforeEach(async () => {
+    fx.dataDir = await makeTmpDir();
+  });
+  afterEach(async () => {
+    await fx.store?.close();
+    fx.store = undefined;
+    await removeDir(fx.dataDir);
+  });
+  return fx;
 }
