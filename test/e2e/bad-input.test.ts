@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import * as p from '../../src/protocol/index.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
-import { startTestNode, removeDir } from '../helpers/test-node.js';
+import { createTopic, startTestNode, stopTestNode } from '../helpers/test-node.js';
 import { connectFluvio, Offset, take } from '../helpers/fluvio.js';
 import {
   RawClient,
@@ -34,17 +34,6 @@ const CLOSE_WITHIN_MS = 3_000;
 let node: Awaited<ReturnType<typeof startTestNode>>;
 const logLines: string[] = [];
 
-async function createTopic(name: string, partitions = 1): Promise<void> {
-  await node.topics.create({
-    name,
-    partitions,
-    replicationFactor: 1,
-    ignoreRackAssignment: false,
-    compression: 'any',
-    createdAt: new Date().toISOString(),
-  });
-}
-
 before(async () => {
   node = await startTestNode({
     limits: { ...DEFAULT_LIMITS, maxFrameBytes: MAX_FRAME },
@@ -52,13 +41,10 @@ before(async () => {
     // Info level: connection closes are logged with their reason, and the tests read them.
     logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
   });
-  await createTopic('health');
+  await createTopic(node, 'health');
 });
 
-after(async () => {
-  await node.stop();
-  await removeDir(node.dataDir);
-});
+after(() => stopTestNode(node));
 
 /** Both roles still serve a fresh, well-behaved raw client; no connection is left behind. */
 async function assertHealthy(): Promise<void> {
@@ -256,7 +242,7 @@ test('a known api key at an api_version the server does not advertise closes the
 });
 
 test('a batch with a bad CRC is refused in its own partition entry; the other entries of the request are stored', async () => {
-  await createTopic('crc', 2);
+  await createTopic(node, 'crc', 2);
   const store0 = node.replicas.get('crc', 0)!;
   const store1 = node.replicas.get('crc', 1)!;
   const corrupt = batchOf(['corrupt-1', 'corrupt-2']);
@@ -313,7 +299,7 @@ test('a batch with a bad CRC is refused in its own partition entry; the other en
 });
 
 test('a truncated record set: a torn batch is refused in its entry, a RecordSet longer than the frame closes the connection', async () => {
-  await createTopic('torn');
+  await createTopic(node, 'torn');
   const store = node.replicas.get('torn', 0)!;
   const whole = batchOf(['torn-1', 'torn-2', 'torn-3']);
   const client = await RawClient.connect(node.spuPort);
@@ -351,7 +337,7 @@ test('a truncated record set: a torn batch is refused in its entry, a RecordSet 
 });
 
 test('a client that disconnects in the middle of a stream fetch leaves no session, listener or connection behind', async () => {
-  await createTopic('vanish');
+  await createTopic(node, 'vanish');
   const store = node.replicas.get('vanish', 0)!;
   // Count the stream sessions' subscriptions to the store's appends.
   let appendListeners = 0;

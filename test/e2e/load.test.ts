@@ -10,7 +10,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as p from '../../src/protocol/index.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
-import { startTestNode, removeDir } from '../helpers/test-node.js';
+import { createTopic, startTestNode, stopTestNode } from '../helpers/test-node.js';
 import { connectFluvio, Offset, take } from '../helpers/fluvio.js';
 import {
   RawClient,
@@ -38,30 +38,16 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
 
-async function createTopic(name: string, partitions = 1): Promise<void> {
-  await node.topics.create({
-    name,
-    partitions,
-    replicationFactor: 1,
-    ignoreRackAssignment: false,
-    compression: 'any',
-    createdAt: new Date().toISOString(),
-  });
-}
-
 before(async () => {
   node = await startTestNode({
     limits: { ...DEFAULT_LIMITS, maxQueuedResponseBytes: MAX_QUEUED },
     // Page-cache durability: these tests are about the network path, not fsync.
     storage: { flush: { kind: 'os' } },
   });
-  await createTopic('health');
+  await createTopic(node, 'health');
 });
 
-after(async () => {
-  await node.stop();
-  await removeDir(node.dataDir);
-});
+after(() => stopTestNode(node));
 
 async function assertHealthy(): Promise<void> {
   await assertScServes(node.scPort, 'health');
@@ -117,7 +103,7 @@ const mb = (bytes: number) => `${(bytes / MiB).toFixed(1)} MB`;
 
 test('200 concurrent connections each handshake, produce and fetch offsets; all succeed', async () => {
   const connections = 200;
-  await createTopic('crowd', 4);
+  await createTopic(node, 'crowd', 4);
   const outcomes = await Promise.all(
     Array.from({ length: connections }, async (_, i) => {
       const client = await RawClient.connect(node.spuPort);
@@ -156,7 +142,7 @@ test('200 concurrent connections each handshake, produce and fetch offsets; all 
 });
 
 test('a consumer that never reads or acknowledges holds bounded memory and does not slow the producer', async () => {
-  await createTopic('firehose');
+  await createTopic(node, 'firehose');
   const total = 50 * MiB;
   const valueSize = 64 * 1024;
   const recordsPerBatch = 16;
@@ -257,7 +243,7 @@ test('a consumer that never reads or acknowledges holds bounded memory and does 
 });
 
 test('a slow consumer that acknowledges without reading is bounded by the socket queue limit', async () => {
-  await createTopic('acker');
+  await createTopic(node, 'acker');
   const batch = p.encodeBatch(Array.from({ length: 8 }, () => ({ key: null, value: Buffer.alloc(32 * 1024, 7) })));
   const producer = await RawClient.connect(node.spuPort);
   await apiVersions(producer);
@@ -295,7 +281,7 @@ test('a slow consumer that acknowledges without reading is bounded by the socket
 
 test('a client that floods requests and never reads the responses is paused, not buffered without bound', async () => {
   // Topics to make List responses large: a ~40-byte request, a response of several KB.
-  for (let i = 0; i < 30; i++) await createTopic(`flood-${String(i).padStart(2, '0')}-${'n'.repeat(40)}`);
+  for (let i = 0; i < 30; i++) await createTopic(node, `flood-${String(i).padStart(2, '0')}-${'n'.repeat(40)}`);
   const request = requestFrame(p.ScApiKey.List, SC_OBJECT_VERSION, 1, (w) =>
     p.encodeListRequest(w, { kind: 'Topic', nameFilters: [], summary: false, system: false }, SC_OBJECT_VERSION),
   );

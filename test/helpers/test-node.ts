@@ -27,3 +27,21 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promis
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
+
+/** Stops a node from `startTestNode` and removes its data dir. */
+export async function stopTestNode(node: RunningNode & { dataDir: string }): Promise<void> {
+  await node.stop();
+  await removeDir(node.dataDir);
+}
+
+/** Creates a topic straight in the node's registry: one replica, any compression, created now. */
+export async function createTopic(node: RunningNode, name: string, partitions = 1): Promise<void> {
+  await node.topics.create({
+    name,
+    partitions,
+    replicationFactor: 1,
+    ignoreRackAssignment: false,
+    compression: 'any',
+    createdAt: new Date().toISOString(),
+  });
+}
