@@ -11,10 +11,11 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { defaultDataDir } from '../../server/defaults.js';
 import { globalOptions } from '../context.js';
-import { CliError, ExitCode, notFoundError, usageError } from '../output/errors.js';
+import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from '../node-endpoint.js';
+import { CliError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, type ListFormat } from '../output/format.js';
 import { stdoutWriter } from '../output/writer.js';
 
@@ -47,56 +48,20 @@ interface AdminFlags {
   dataDir: string;
 }
 
-function parseAdmin(text: string): string {
-  const url = /^https?:\/\//.test(text) ? text : `http://${text}`;
-  try {
-    return new URL(url).origin;
-  } catch {
-    throw new InvalidArgumentError(`expected HOST:PORT or a URL, such as 127.0.0.1:9080, got "${text}"`);
-  }
-}
-
-async function adminUrl(flags: AdminFlags): Promise<{ url: string; from: string }> {
-  if (flags.admin) return { url: flags.admin, from: '--admin' };
-  if (process.env.FRESHET_CONNECTOR_ADMIN) return { url: parseAdmin(process.env.FRESHET_CONNECTOR_ADMIN), from: 'FRESHET_CONNECTOR_ADMIN' };
-  const file = path.join(flags.dataDir, 'connectors', 'admin.json');
-  const recorded = await readFile(file, 'utf8').then(
-    (text) => (JSON.parse(text) as { url?: string }).url,
-    () => undefined,
-  );
-  if (recorded) return { url: recorded, from: file };
-  return { url: 'http://127.0.0.1:9080', from: 'the default' };
-}
+const ADMIN_CALL: EndpointCall = {
+  what: 'connector admin endpoint',
+  unreachableHint: 'start one with `freshet cluster start`; give its data dir with --data-dir, or its endpoint with --admin HOST:PORT',
+  errorHint: (_status, answerHint) => answerHint,
+};
 
 async function call<T>(flags: AdminFlags, method: string, route: string, body?: unknown): Promise<T> {
-  const { url, from } = await adminUrl(flags);
-  let response: Response;
-  try {
-    response = await fetch(`${url}${route}`, {
-      method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (err) {
-    throw new CliError(
-      `no node answers at ${url} (connector admin endpoint, from ${from}): ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
-      ExitCode.NO_NODE,
-      'start one with `freshet cluster start`; give its data dir with --data-dir, or its endpoint with --admin HOST:PORT',
-    );
-  }
-  const answer = (await response.json().catch(() => ({}))) as T & { error?: string; hint?: string };
-  if (!response.ok) {
-    const message = answer.error ?? `HTTP ${response.status}`;
-    if (response.status === 404) throw notFoundError(message, answer.hint);
-    if (response.status === 400) throw usageError(message, answer.hint);
-    throw new CliError(message, response.status === 409 ? ExitCode.REFUSED : ExitCode.ERROR, answer.hint);
-  }
-  return answer;
+  const endpoint = await resolveEndpoint(flags.admin, '--admin', 'FRESHET_CONNECTOR_ADMIN', path.join(flags.dataDir, 'connectors', 'admin.json'));
+  return callEndpoint<T>(endpoint, ADMIN_CALL, method, route, body);
 }
 
 function adminOptions(command: Command): Command {
   return command
-    .addOption(new Option('--admin <host:port>', "the node's connector admin endpoint (default: from the data dir, else 127.0.0.1:9080)").argParser(parseAdmin))
+    .addOption(new Option('--admin <host:port>', "the node's connector admin endpoint (default: from the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
     .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its admin endpoint)').default(defaultDataDir()));
 }
 

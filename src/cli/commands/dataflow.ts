@@ -12,6 +12,7 @@ import path from 'node:path';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { globalOptions } from '../context.js';
+import { callEndpoint, parseEndpoint, resolveEndpoint, type Endpoint, type EndpointCall } from '../node-endpoint.js';
 import { CliError, ExitCode, notFoundError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, jsonLine, type ListFormat } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -34,15 +35,6 @@ async function root(flags: { dir?: string }): Promise<string> {
   return path.resolve(flags.dir ?? dataflowsRoot());
 }
 
-function parseConsole(text: string): string {
-  const url = /^https?:\/\//.test(text) ? text : `http://${text}`;
-  try {
-    return new URL(url).origin;
-  } catch {
-    throw new InvalidArgumentError(`expected HOST:PORT or a URL, such as 127.0.0.1:9080, got "${text}"`);
-  }
-}
-
 interface NodeFlags {
   console?: string;
   dataDir: string;
@@ -51,49 +43,26 @@ interface NodeFlags {
 /** --console and --data-dir: where the node that manages dataflows is. */
 function withNodeOptions(command: Command): Command {
   return command
-    .addOption(new Option('--console <host:port>', "the node's console endpoint (default: FRESHET_CONSOLE, else recorded in the data dir, else 127.0.0.1:9080)").argParser(parseConsole))
+    .addOption(new Option('--console <host:port>', "the node's console endpoint (default: FRESHET_CONSOLE, else recorded in the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
     .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its console endpoint)').default(defaultDataDir()));
 }
 
-async function consoleUrl(flags: NodeFlags): Promise<{ url: string; from: string }> {
-  if (flags.console) return { url: flags.console, from: '--console' };
-  if (process.env.FRESHET_CONSOLE) return { url: parseConsole(process.env.FRESHET_CONSOLE), from: 'FRESHET_CONSOLE' };
-  const file = path.join(flags.dataDir, 'console.json');
-  const recorded = await readFile(file, 'utf8').then(
-    (text) => (JSON.parse(text) as { url?: string }).url,
-    () => undefined,
-  );
-  if (recorded) return { url: recorded, from: file };
-  return { url: 'http://127.0.0.1:9080', from: 'the default' };
+function consoleUrl(flags: NodeFlags): Promise<Endpoint> {
+  return resolveEndpoint(flags.console, '--console', 'FRESHET_CONSOLE', path.join(flags.dataDir, 'console.json'));
 }
 
 class NoConsoleError extends CliError {}
 
+const CONSOLE_CALL: EndpointCall = {
+  what: 'console endpoint',
+  unreachableHint: 'start one with `freshet cluster start`; give its data dir with --data-dir, or its console with --console HOST:PORT',
+  unreachableError: NoConsoleError,
+  errorHint: (status) => (status === 404 ? 'see them with `freshet dataflow list`' : undefined),
+};
+
 /** A request to the node's dataflow API; NoConsoleError when nothing answers. */
 async function nodeCall<T>(flags: NodeFlags, method: string, route: string, body?: unknown): Promise<T> {
-  const { url, from } = await consoleUrl(flags);
-  let response: Response;
-  try {
-    response = await fetch(`${url}${route}`, {
-      method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (err) {
-    throw new NoConsoleError(
-      `no node answers at ${url} (console endpoint, from ${from}): ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
-      ExitCode.NO_NODE,
-      'start one with `freshet cluster start`; give its data dir with --data-dir, or its console with --console HOST:PORT',
-    );
-  }
-  const answer = (await response.json().catch(() => ({}))) as T & { error?: string };
-  if (!response.ok) {
-    const message = answer.error ?? `HTTP ${response.status}`;
-    if (response.status === 404) throw notFoundError(message, 'see them with `freshet dataflow list`');
-    if (response.status === 400) throw usageError(message);
-    throw new CliError(message, response.status === 409 ? ExitCode.REFUSED : ExitCode.ERROR);
-  }
-  return answer;
+  return callEndpoint<T>(await consoleUrl(flags), CONSOLE_CALL, method, route, body);
 }
 
 type Target = { where: 'local'; found: LocalDataflow } | { where: 'node' };
