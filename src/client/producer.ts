@@ -33,7 +33,7 @@
 import { ErrorCode } from '../protocol/error-code.js';
 import { Isolation, type IsolationLevel } from '../protocol/messages/isolation.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
-import { BATCH_HEADER_SIZE, BatchBuilder } from '../protocol/record-batch.js';
+import { BATCH_HEADER_SIZE, BatchBuilder, Compression } from '../protocol/record-batch.js';
 import { ProduceApi } from './apis.js';
 import { compressBatch, compressionId, type CompressionName } from '../protocol/compression.js';
 import { backoffDelay, formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
@@ -48,6 +48,8 @@ import {
 } from './errors.js';
 import { NOT_LEADER_CODES } from './metadata.js';
 import { Partitioner } from './partitioner.js';
+import { smartModuleInvocation, type SmartModuleSpec } from './consumer.js';
+import type { SmartModuleInvocation } from '../protocol/messages/smartmodule-invocation.js';
 import type { ClientContext } from './context.js';
 
 /** Keys and values: strings are sent as UTF-8. */
@@ -91,6 +93,13 @@ export interface ProducerOptions {
   requestTimeoutMs?: number;
   /** 'read_uncommitted' (the default, acknowledged by the leader) or 'read_committed'. */
   isolation?: 'read_uncommitted' | 'read_committed';
+  /**
+   * SmartModules the node runs on each batch before storing it (filter, map,
+   * ...; by registered or built-in name, or wasm bytes, with params). Records
+   * may be dropped or reshaped, so the offset a send resolves with is where its
+   * batch's output starts, not necessarily a record of its own.
+   */
+  smartmodules?: readonly SmartModuleSpec[];
 }
 
 const DEFAULTS: Required<ProducerOptions> = {
@@ -105,12 +114,15 @@ const DEFAULTS: Required<ProducerOptions> = {
   maxRetryBackoffMs: 1000,
   requestTimeoutMs: 15_000,
   isolation: 'read_uncommitted',
+  smartmodules: [],
 };
 
 /** Bytes of a record besides key and value (length, attributes, deltas, key tag, lengths, headers). */
 const RECORD_OVERHEAD = 16;
 /** What Fluvio's producer puts in the Produce request's timeout field (ms). */
 const PRODUCE_SERVER_TIMEOUT_MS = 1500;
+/** Largest sum of batch buffers kept for reuse. */
+const POOL_BYTES = 4 * 1024 * 1024;
 /** Per record in Batch.settlers: resolve, reject, the promise, and whether it resolves with RecordMetadata. */
 const SETTLER_STRIDE = 4;
 
@@ -252,6 +264,15 @@ export class Producer {
   private readonly partitionBusyLane: (Lane | undefined)[];
   /** Capacity to start a partition's next batch buffer with (what its last batch needed). */
   private readonly capacityHint: number[];
+  /**
+   * Buffers of full-size batches (poolBufferSize bytes), reused once their
+   * batch is settled (acknowledged or failed: no request refers to them any
+   * more): a new buffer per batch costs an allocation and page faults on its
+   * first writes.
+   */
+  private readonly bufferPool: Buffer[] = [];
+  private readonly poolBufferSize: number;
+  private readonly poolLimit: number;
   private pumpScheduled = false;
   private readonly pumpNow = () => this.pump();
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -263,6 +284,7 @@ export class Producer {
   private failureCount = 0;
   private closed = false;
   private requests = 0;
+  private readonly invocations: SmartModuleInvocation[];
 
   private constructor(
     private readonly context: ClientContext,
@@ -274,6 +296,7 @@ export class Producer {
     this.options = { ...DEFAULTS, ...options };
     this.compression = compressionId(this.options.compression);
     this.isolation = this.options.isolation === 'read_committed' ? Isolation.ReadCommitted : Isolation.ReadUncommitted;
+    this.invocations = this.options.smartmodules.map(smartModuleInvocation);
     for (const name of ['lingerMs', 'batchSize', 'maxRequestSize', 'maxBufferedBytes', 'deliveryTimeoutMs'] as const) {
       const value = this.options[name];
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`producer option ${name} must be a non-negative number, not ${value}`);
@@ -283,6 +306,8 @@ export class Producer {
     this.partitionBusy = new Array<number>(partitionCount).fill(0);
     this.partitionBusyLane = new Array<Lane | undefined>(partitionCount).fill(undefined);
     this.capacityHint = new Array<number>(partitionCount).fill(1024);
+    this.poolBufferSize = this.options.batchSize + BATCH_HEADER_SIZE + 1024;
+    this.poolLimit = Math.floor(Math.min(POOL_BYTES, this.options.maxBufferedBytes) / this.poolBufferSize);
     this.mapLanes();
   }
 
@@ -443,8 +468,12 @@ export class Producer {
       batch = undefined;
     }
     if (batch === undefined) {
-      const capacity = Math.max(this.capacityHint[partition], size + BATCH_HEADER_SIZE + 64);
-      batch = new Batch(partition, new BatchBuilder(timestamp, capacity));
+      const needed = size + BATCH_HEADER_SIZE + 64;
+      const hint = this.capacityHint[partition];
+      // Partitions whose batches fill up take a pooled full-size buffer; others start small.
+      const pooled = hint * 2 >= this.poolBufferSize && needed <= this.poolBufferSize;
+      const buffer = pooled ? (this.bufferPool.pop() ?? this.poolBufferSize) : Math.max(hint, needed);
+      batch = new Batch(partition, new BatchBuilder(timestamp, buffer));
       this.open.set(partition, batch);
       this.unsettled.add(batch);
     }
@@ -482,10 +511,12 @@ export class Producer {
     }
     if (Buffer.isBuffer(encoded)) {
       batch.encoded = encoded;
+      if (encoded !== plain) this.recycle(batch.builder.buffer);
     } else {
       encoded.then(
         (buf) => {
           batch.encoded = buf;
+          this.recycle(batch.builder.buffer);
           this.schedulePump();
         },
         (err: unknown) => {
@@ -594,7 +625,7 @@ export class Producer {
       isolation: this.isolation,
       timeoutMs: PRODUCE_SERVER_TIMEOUT_MS,
       topics: [{ name: this.topic, partitions: batches.map((batch) => ({ partitionIndex: batch.partition, records: batch.encoded! })) }],
-      smartmodules: [],
+      smartmodules: this.invocations,
     };
     const inFlight: InFlight = { batches, request, transmitted: false, done: false, outcome: undefined };
     lane.queue.push(inFlight);
@@ -766,6 +797,16 @@ export class Producer {
     );
   }
 
+  /** Keeps a batch buffer for reuse; only once nothing (request, socket write, compressor) refers to it. */
+  private recycle(buffer: Buffer): void {
+    if (buffer.length === this.poolBufferSize && this.bufferPool.length < this.poolLimit) this.bufferPool.push(buffer);
+  }
+
+  /** After a batch settled: its buffer is free when the batch was sent uncompressed (it was the request's bytes). */
+  private recycleSent(batch: Batch): void {
+    if (this.compression === Compression.None) this.recycle(batch.builder.buffer);
+  }
+
   private unbusy(batch: Batch): void {
     if (!batch.busy) return;
     batch.busy = false;
@@ -784,6 +825,7 @@ export class Producer {
       else resolve(offset);
     }
     settlers.length = 0;
+    this.recycleSent(batch);
     batch.finishSettling();
   }
 
@@ -796,6 +838,8 @@ export class Producer {
     this.release(batch.bytes);
     for (let at = 0; at < settlers.length; at += SETTLER_STRIDE) rejectRecord(settlers, at, err);
     settlers.length = 0;
+    // An open batch (never sealed) or one failed before its request was written (zstd) is not reused: simpler.
+    if (batch.encoded !== undefined) this.recycleSent(batch);
     batch.finishSettling();
   }
 

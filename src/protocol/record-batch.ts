@@ -433,11 +433,22 @@ export class BatchBuilder {
   /** The timestamp delta of the last record added. */
   lastTimestampDelta = 0;
 
+  /**
+   * `capacity`: bytes to start with (the buffer doubles when a record does
+   * not fit), or a buffer to write into (reused from an earlier batch: its
+   * old contents are overwritten).
+   */
   constructor(
     readonly firstTimestamp: number,
-    capacity = 1024,
+    capacity: number | Buffer = 1024,
   ) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, RECORDS_AT + 16));
+    if (typeof capacity !== 'number' && capacity.length >= RECORDS_AT + 16) this.buf = capacity;
+    else this.buf = Buffer.allocUnsafe(Math.max(typeof capacity === 'number' ? capacity : capacity.length, RECORDS_AT + 16));
+  }
+
+  /** The buffer written into (a new one after growing): whoever reuses it must be done with finish()'s result. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** Bytes of the batch so far, header included (what finish() returns without compression). */
