@@ -15,6 +15,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Freshet, type Producer } from '../../src/client/index.js';
 import type { CorrelationResult, WindowResult } from '../../src/dataflow/engine.js';
 import { repoRoot } from '../helpers/child-node.js';
+import { until } from '../helpers/dataflow.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
 
 const CHROMIUM = process.env.FRESHET_CHROMIUM ?? '/usr/bin/chromium';
@@ -80,16 +81,6 @@ interface GroupState {
 }
 
 type Plotted = { field: string; group: string; series: { label: string; points: [number, number][] }[] };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function expectedFromQuery(state: GroupState, field: string): { label: string; points: [number, number][] }[] {
   if (field === 'r') {

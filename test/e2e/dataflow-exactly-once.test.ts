@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Freshet } from '../../src/client/index.js';
 import type { CorrelationResult, WindowResult } from '../../src/dataflow/engine.js';
 import { freshetBin, repoRoot } from '../helpers/child-node.js';
+import { readAllJson } from '../helpers/dataflow.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
 
 const YAML = `
@@ -71,16 +72,6 @@ function recompute(): Map<string, { n: number; total: number; hi: number }> {
     acc.total += ev.price;
     acc.hi = Math.max(acc.hi, ev.price);
     out.set(id, acc);
-  }
-  return out;
-}
-
-async function readAll(client: Freshet, topic: string): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (const p of await client.admin.listPartitions(topic)) {
-    if (p.highWatermark === 0) continue;
-    const consumer = await client.consumer(topic, { partition: p.partition, offset: 'beginning', continuous: false });
-    for await (const record of consumer) out.push(record.json());
   }
   return out;
 }
@@ -172,7 +163,7 @@ describe('dataflow e2e: exactly once across SIGKILL', () => {
     let windows: WindowResult[];
     let correlations: CorrelationResult[];
     for (;;) {
-      const all = (await readAll(client, 'results')) as (WindowResult | CorrelationResult)[];
+      const all = (await readAllJson(client, 'results')) as (WindowResult | CorrelationResult)[];
       windows = all.filter((r): r is WindowResult => r.type === 'window');
       correlations = all.filter((r): r is CorrelationResult => r.type === 'correlation');
       if (windows.length >= expected.size || Date.now() > deadline) break;

@@ -10,6 +10,7 @@ import { Freshet } from '../../src/client/index.js';
 import type { WindowResult } from '../../src/dataflow/engine.js';
 import { DataflowRuntime } from '../../src/dataflow/runner.js';
 import { parseDataflowYaml } from '../../src/dataflow/yaml.js';
+import { readAllJson } from '../helpers/dataflow.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
 
 const YAML = `
@@ -45,16 +46,6 @@ services:
 `;
 
 const BASE = 1_700_000_040_000 - (1_700_000_040_000 % 60_000);
-
-async function readAll(client: Freshet, topic: string): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (const p of await client.admin.listPartitions(topic)) {
-    if (p.highWatermark === 0) continue;
-    const consumer = await client.consumer(topic, { partition: p.partition, offset: 'beginning', continuous: false });
-    for await (const record of consumer) out.push(record.json());
-  }
-  return out;
-}
 
 async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + 15_000;
@@ -94,7 +85,7 @@ describe('dataflow e2e: services chained through a topic', () => {
     await order(2_000, [['a', 3]]);
     await producer.flush();
     const lines = await until(async () => {
-      const all = await readAll(client, 'order-lines');
+      const all = await readAllJson(client, 'order-lines');
       return all.length >= 3 ? all : undefined;
     });
     assert.deepEqual(lines, [
@@ -110,7 +101,7 @@ describe('dataflow e2e: services chained through a topic', () => {
     await order(61_000, [['a', 1]]);
     await producer.flush();
     const totals = await until(async () => {
-      const all = (await readAll(client, 'line-totals')) as WindowResult[];
+      const all = (await readAllJson(client, 'line-totals')) as WindowResult[];
       return all.length >= 2 ? all : undefined;
     });
     assert.deepEqual(totals.map((w) => [w.key, w.windowStart - BASE, w.values]), [
@@ -123,6 +114,6 @@ describe('dataflow e2e: services chained through a topic', () => {
       ['totals', 4],
     ]);
     await runtime.stop();
-    assert.equal((await readAll(client, 'order-lines')).length, 4, 'the transform service wrote each line once');
+    assert.equal((await readAllJson(client, 'order-lines')).length, 4, 'the transform service wrote each line once');
   });
 });

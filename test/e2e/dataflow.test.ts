@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Freshet } from '../../src/client/index.js';
 import type { CorrelationResult, LateRecord, WindowResult } from '../../src/dataflow/engine.js';
 import { freshetBin, repoRoot } from '../helpers/child-node.js';
+import { readAllJson, until } from '../helpers/dataflow.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
 
 const YAML = `
@@ -64,27 +65,6 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function readAll(client: Freshet, topic: string): Promise<unknown[]> {
-  const partitions = await client.admin.listPartitions(topic);
-  const out: unknown[] = [];
-  for (const p of partitions) {
-    if (p.highWatermark === 0) continue;
-    const consumer = await client.consumer(topic, { partition: p.partition, offset: 'beginning', continuous: false });
-    for await (const record of consumer) out.push(record.json());
-  }
-  return out;
 }
 
 describe('dataflow e2e: YAML against a node', () => {
@@ -153,7 +133,7 @@ describe('dataflow e2e: YAML against a node', () => {
     await producer.flush();
 
     const results = await until('window 1 results', async () => {
-      const all = (await readAll(client, 'stats')) as (WindowResult | CorrelationResult)[];
+      const all = (await readAllJson(client, 'stats')) as (WindowResult | CorrelationResult)[];
       return all.filter((r) => r.type === 'window').length >= 5 ? all : undefined;
     });
     const windows = results.filter((r): r is WindowResult => r.type === 'window');
@@ -177,7 +157,7 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.ok(!correlations.some((c) => c.a === 'q1' || c.b === 'q1'), 'q1 is alone in its group');
 
     const late = (await until('the late record', async () => {
-      const all = await readAll(client, 'late-prices');
+      const all = await readAllJson(client, 'late-prices');
       return all.length > 0 ? all : undefined;
     })) as LateRecord[];
     assert.equal(late.length, 1);
