@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Freshet } from '../../src/client/index.js';
 import type { WindowResult } from '../../src/dataflow/engine.js';
+import { until } from '../helpers/dataflow.js';
 import { removeDir, startTestNode, tempDir } from '../helpers/test-node.js';
 
 const YAML = (name: string) => `
@@ -31,16 +32,6 @@ services:
 
 const BASE = 1_700_000_000_000;
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('managed dataflows', () => {
   const dirs: string[] = [];
   after(async () => {
@@ -60,13 +51,13 @@ describe('managed dataflows', () => {
     for (const [t, page] of [[0, 'home'], [100, 'home'], [1100, 'home'], [2500, 'cart']] as const) await producer.send(null, JSON.stringify({ ts: BASE + t, page }));
     await producer.flush();
     const closed = (name: string) => (flows().runtime(name)?.query({ key: 'home' }) as { closed: WindowResult[] } | undefined)?.closed ?? [];
-    await until('two closed windows of home', () => (closed('clicks-a').length === 2 ? true : undefined));
+    await until('two closed windows of home', () => (closed('clicks-a').length === 2 ? true : undefined), 15_000);
     await producer.close();
     await client.close();
     await node.stop();
 
     node = await startTestNode({ dataDir, dataflows: { minBackoffMs: 100, maxBackoffMs: 200 } });
-    await until('clicks-a running again', () => (flows().runtime('clicks-a') ? true : undefined));
+    await until('clicks-a running again', () => (flows().runtime('clicks-a') ? true : undefined), 15_000);
     assert.deepEqual(closed('clicks-a').map((w) => w.values.n), [2, 1], 'state restored from the checkpoint');
     assert.equal(flows().describe('clicks-b')?.state, 'stopped', 'a stopped dataflow stays stopped');
     assert.deepEqual(flows().list().map((d) => [d.name, d.state]), [['clicks-a', 'running'], ['clicks-b', 'stopped']]);
@@ -76,7 +67,7 @@ describe('managed dataflows', () => {
     const described = flows().describe('clicks-c')!;
     assert.equal(described.state, 'failed');
     assert.match(described.lastError ?? '', /no-such-module/);
-    await until('a retry', () => ((flows().describe('clicks-c')?.restarts ?? 0) >= 2 ? true : undefined));
+    await until('a retry', () => ((flows().describe('clicks-c')?.restarts ?? 0) >= 2 ? true : undefined), 15_000);
     await flows().delete('clicks-c');
     assert.equal(flows().describe('clicks-c'), undefined);
     await node.stop();
