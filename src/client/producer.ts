@@ -27,8 +27,8 @@
 //
 // Cost per record: the record is written straight into its batch's buffer
 // (varints in place, strings as UTF-8 without an intermediate buffer), and
-// its promise is the only object made for it; each batch keeps its records'
-// resolve/reject functions and settles them in one loop.
+// its promise is the only object made for it: a reaction to its batch's one
+// promise (see takeOffset), so settling a batch is one resolve or reject.
 
 import { ErrorCode } from '../protocol/error-code.js';
 import { Isolation, type IsolationLevel } from '../protocol/messages/isolation.js';
@@ -123,15 +123,12 @@ const RECORD_OVERHEAD = 16;
 const PRODUCE_SERVER_TIMEOUT_MS = 1500;
 /** Largest sum of batch buffers kept for reuse. */
 const POOL_BYTES = 4 * 1024 * 1024;
-/** Per record in Batch.settlers: resolve, reject, the promise, and whether it resolves with RecordMetadata. */
-const SETTLER_STRIDE = 4;
-
 type Resolve = (value: unknown) => void;
 type Reject = (err: Error) => void;
 
 function noop(): void {}
 
-// new Promise(capture) hands its functions over without a closure per record.
+// new Promise(capture) hands its functions over without a closure.
 let capturedResolve: Resolve = noop;
 let capturedReject: Reject = noop;
 function capture(resolve: Resolve, reject: Reject): void {
@@ -139,17 +136,30 @@ function capture(resolve: Resolve, reject: Reject): void {
   capturedReject = reject;
 }
 
-/** Marks a record's promise as handled (flush() reports failures), then rejects it. */
-function rejectRecord(settlers: unknown[], at: number, err: Error): void {
-  (settlers[at + 2] as Promise<unknown>).then(undefined, noop);
-  (settlers[at + 1] as Reject)(err);
+// A record's promise is `batch.result.then(takeOffset)`: the batch's promise
+// resolves with the batch once it is stored, and its reactions run in the
+// order they were added, that is in record order, so each takes the next
+// offset. One shared function, no closure or resolving functions per record.
+function takeOffset(batch: Batch): number {
+  return batch.baseOffset + batch.taken++;
+}
+
+function takeMetadata(batch: Batch): RecordMetadata {
+  return { topic: batch.topic, partition: batch.partition, offset: batch.baseOffset + batch.taken++ };
 }
 
 class Batch {
   /** Sum of the records' accounted sizes (key + value + RECORD_OVERHEAD): what batchSize and maxBufferedBytes count. */
   bytes = 0;
-  /** SETTLER_STRIDE entries per record, in record order. */
-  readonly settlers: unknown[] = [];
+  /** The records' promises, in record order (to mark them handled before a rejection). */
+  readonly promises: Promise<unknown>[] = [];
+  /** Resolves with the batch itself once stored (baseOffset set), rejects when it failed. */
+  readonly result: Promise<Batch>;
+  private readonly resolveResult: Resolve;
+  private readonly rejectResult: Reject;
+  baseOffset = 0;
+  /** Records whose offset was handed out (by takeOffset / takeMetadata). */
+  taken = 0;
   /** The bytes sent, once sealed (compressed when the producer compresses); undefined while zstd works. */
   encoded: Buffer | undefined;
   /** Set when first sent; retries stop there. 0: not sent yet. */
@@ -160,28 +170,46 @@ class Batch {
   /** Why the batch is to be sent again. */
   retryReason: Error | undefined;
   settled = false;
-  private done: Promise<void> | undefined;
-  private markDone: (() => void) | undefined;
 
   constructor(
+    readonly topic: string,
     readonly partition: number,
     readonly builder: BatchBuilder,
-  ) {}
+  ) {
+    this.result = new Promise(capture) as Promise<Batch>;
+    this.resolveResult = capturedResolve;
+    this.rejectResult = capturedReject;
+  }
 
   get count(): number {
-    return this.settlers.length / SETTLER_STRIDE;
+    return this.promises.length;
+  }
+
+  /** The promise of the record added now. */
+  addRecord(wantsMetadata: boolean): Promise<unknown> {
+    const promise = wantsMetadata ? this.result.then(takeMetadata) : this.result.then(takeOffset);
+    this.promises.push(promise);
+    return promise;
   }
 
   /** Resolves once every record of the batch is settled. */
-  whenSettled(): Promise<void> {
-    if (this.settled) return Promise.resolve();
-    this.done ??= new Promise<void>((resolve) => (this.markDone = resolve));
-    return this.done;
+  whenSettled(): Promise<unknown> {
+    return this.result.then(noop, noop);
   }
 
-  finishSettling(): void {
+  succeed(baseOffset: number): void {
     this.settled = true;
-    this.markDone?.();
+    this.baseOffset = baseOffset;
+    this.promises.length = 0;
+    this.resolveResult(this);
+  }
+
+  /** Rejects every record's promise, each marked as handled first (flush() reports failures). */
+  fail(err: Error): void {
+    this.settled = true;
+    for (const promise of this.promises) promise.then(undefined, noop);
+    this.promises.length = 0;
+    this.rejectResult(err);
   }
 }
 
@@ -193,10 +221,11 @@ interface Waiter {
   valueLength: number;
   timestamp: number;
   size: number;
+  wantsMetadata: boolean;
+  /** The record's promise, given to the caller at once: resolved with its batch promise once it has room. */
+  promise: Promise<unknown>;
   resolve: Resolve;
   reject: Reject;
-  promise: Promise<unknown>;
-  wantsMetadata: boolean;
 }
 
 /** A Produce request of a lane: sent (or waiting for the lane's connection), then answered. */
@@ -368,10 +397,7 @@ export class Producer {
     await this.flush().catch(() => {});
     this.closed = true;
     const err = new ClosedError(`producer for topic "${this.topic}"`);
-    for (const waiter of this.waiters.splice(0)) {
-      waiter.promise.then(undefined, noop);
-      waiter.reject(err);
-    }
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
     this.onClose?.();
   }
 
@@ -406,17 +432,16 @@ export class Producer {
     }
     const timestamp = timestampOption ?? Date.now();
     if (!Number.isSafeInteger(timestamp)) return Promise.reject(new RangeError(`record timestamp ${timestamp} is not an integer (ms since the epoch)`));
-    const promise = new Promise(capture);
-    const resolve = capturedResolve;
-    const reject = capturedReject;
     if (this.waiters.length === 0 && (this.buffered + size <= this.options.maxBufferedBytes || this.buffered === 0)) {
       this.buffered += size;
-      this.enqueue(partition, keyBytes, data, valueLength, timestamp, size, resolve, reject, promise, wantsMetadata);
-    } else {
-      this.waiters.push({ partition, key: keyBytes, value: data, valueLength, timestamp, size, resolve, reject, promise, wantsMetadata });
-      // Whatever waits must be able to go out: send the open batches now.
-      this.sealAll();
+      return this.enqueue(partition, keyBytes, data, valueLength, timestamp, size, wantsMetadata);
     }
+    const promise = new Promise(capture);
+    // As for records in batches, a failure is reported by flush() too: never an unhandled rejection.
+    promise.then(undefined, noop);
+    this.waiters.push({ partition, key: keyBytes, value: data, valueLength, timestamp, size, wantsMetadata, promise, resolve: capturedResolve, reject: capturedReject });
+    // Whatever waits must be able to go out: send the open batches now.
+    this.sealAll();
     return promise;
   }
 
@@ -428,21 +453,11 @@ export class Producer {
       if (this.buffered + next.size > this.options.maxBufferedBytes && this.buffered > 0) break;
       this.waiters.shift();
       this.buffered += next.size;
-      this.enqueue(
-        next.partition,
-        next.key,
-        next.value,
-        next.valueLength,
-        next.timestamp,
-        next.size,
-        next.resolve,
-        next.reject,
-        next.promise,
-        next.wantsMetadata,
-      );
+      next.resolve(this.enqueue(next.partition, next.key, next.value, next.valueLength, next.timestamp, next.size, next.wantsMetadata));
     }
   }
 
+  /** Adds a record (its room taken) to its partition's open batch; returns the record's promise. */
   private enqueue(
     partition: number,
     key: Buffer | null,
@@ -450,17 +465,13 @@ export class Producer {
     valueLength: number,
     timestamp: number,
     size: number,
-    resolve: Resolve,
-    reject: Reject,
-    promise: Promise<unknown>,
     wantsMetadata: boolean,
-  ): void {
+  ): Promise<unknown> {
     if (this.closed) {
       this.buffered -= size;
-      this.countFailure(new ClosedError(`producer for topic "${this.topic}"`), 1);
-      promise.then(undefined, noop);
-      reject(new ClosedError(`producer for topic "${this.topic}"`));
-      return;
+      const err = new ClosedError(`producer for topic "${this.topic}"`);
+      this.countFailure(err, 1);
+      return Promise.reject(err);
     }
     let batch = this.open.get(partition);
     if (batch !== undefined && batch.bytes + size > this.options.batchSize) {
@@ -473,7 +484,7 @@ export class Producer {
       // Partitions whose batches fill up take a pooled full-size buffer; others start small.
       const pooled = hint * 2 >= this.poolBufferSize && needed <= this.poolBufferSize;
       const buffer = pooled ? (this.bufferPool.pop() ?? this.poolBufferSize) : Math.max(hint, needed);
-      batch = new Batch(partition, new BatchBuilder(timestamp, buffer));
+      batch = new Batch(this.topic, partition, new BatchBuilder(timestamp, buffer));
       this.open.set(partition, batch);
       this.unsettled.add(batch);
     }
@@ -482,11 +493,9 @@ export class Producer {
     } catch (err) {
       // A timestamp too far from the batch's first one: this record fails alone.
       this.release(size);
-      promise.then(undefined, noop);
-      reject(err as Error);
-      return;
+      return Promise.reject(err as Error);
     }
-    batch.settlers.push(resolve, reject, promise, wantsMetadata);
+    const promise = batch.addRecord(wantsMetadata);
     batch.bytes += size;
     if (batch.bytes >= this.options.batchSize) {
       this.seal(partition);
@@ -494,6 +503,7 @@ export class Producer {
       if (this.options.lingerMs > 0) this.lingerTimer = setTimeout(() => this.sealAll(), this.options.lingerMs);
       else this.lingerImmediate = setImmediate(() => this.sealAll());
     }
+    return promise;
   }
 
   private seal(partition: number): void {
@@ -816,31 +826,20 @@ export class Producer {
   private settleOk(batch: Batch, baseOffset: number): void {
     this.unbusy(batch);
     this.unsettled.delete(batch);
-    const settlers = batch.settlers;
-    const partition = batch.partition;
+    batch.succeed(baseOffset);
     this.release(batch.bytes);
-    for (let at = 0, offset = baseOffset; at < settlers.length; at += SETTLER_STRIDE, offset++) {
-      const resolve = settlers[at] as Resolve;
-      if (settlers[at + 3] === true) resolve({ topic: this.topic, partition, offset });
-      else resolve(offset);
-    }
-    settlers.length = 0;
     this.recycleSent(batch);
-    batch.finishSettling();
   }
 
   private settleError(batch: Batch, err: Error): void {
     if (batch.settled) return;
     this.unbusy(batch);
     this.unsettled.delete(batch);
-    const settlers = batch.settlers;
-    this.countFailure(err, settlers.length / SETTLER_STRIDE);
+    this.countFailure(err, batch.count);
+    batch.fail(err);
     this.release(batch.bytes);
-    for (let at = 0; at < settlers.length; at += SETTLER_STRIDE) rejectRecord(settlers, at, err);
-    settlers.length = 0;
     // An open batch (never sealed) or one failed before its request was written (zstd) is not reused: simpler.
     if (batch.encoded !== undefined) this.recycleSent(batch);
-    batch.finishSettling();
   }
 
   private countFailure(err: Error, records: number): void {

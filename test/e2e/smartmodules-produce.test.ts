@@ -5,6 +5,7 @@ import { Freshet } from '../../src/client/index.js';
 import { builtinSmartModule } from '../../src/smartengine/builtins.js';
 import { startTestNode, removeDir } from '../helpers/test-node.js';
 import { RawClient, PRODUCE_VERSION } from '../helpers/raw-client.js';
+import { runCli } from '../helpers/cli.js';
 
 // Produce-side SmartModules: the chain in a Produce request transforms the
 // batches before they are stored, as Fluvio's SPU does.
@@ -94,4 +95,14 @@ test('a filter with params in a produce request stores only what it keeps', asyn
     client.close();
   }
   assert.deepEqual(await storedValues('pets'), ['cat', 'Cat food', 'cat nap']);
+});
+
+test('freshet produce --smartmodule NAME -e k=v transforms lines before they are stored', async () => {
+  const create = await runCli(['-c', node.endpoint, 'topic', 'create', 'pets-cli']);
+  assert.equal(create.code, 0, create.stderr);
+  const produced = await runCli(['-c', node.endpoint, 'produce', 'pets-cli', '--smartmodule', 'infinyon/regex-filter', '-e', 'regex=[Cc]at'], {
+    input: 'cat\ndog\nCat food\nbird\n',
+  });
+  assert.equal(produced.code, 0, produced.stderr);
+  assert.deepEqual(await storedValues('pets-cli'), ['cat', 'Cat food']);
 });

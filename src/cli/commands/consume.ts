@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ConsumerOptions, OffsetSpec, SmartModuleSpec } from '../../client/index.js';
+import type { ConsumerOptions, OffsetSpec } from '../../client/index.js';
 import { withClient } from '../context.js';
 import { styleFor } from '../output/colour.js';
 import { usageError } from '../output/errors.js';
@@ -8,9 +7,10 @@ import { examples, note } from '../output/format.js';
 import { RECORD_FORMATS, recordPrinter, type RecordFormat } from '../output/records.js';
 import { collect, parseCount } from '../output/units.js';
 import { stdoutWriter } from '../output/writer.js';
-import { parseIsolation, parseParam, type Isolation } from '../options.js';
+import { parseIsolation, type Isolation } from '../options.js';
+import { addSmartModuleOptions, smartModuleSpecs, type SmartModuleFlags } from '../smartmodule-flags.js';
 
-interface ConsumeFlags {
+interface ConsumeFlags extends SmartModuleFlags {
   partition?: number[];
   allPartitions?: boolean;
   disableContinuous?: boolean;
@@ -26,10 +26,6 @@ interface ConsumeFlags {
   isolation?: Isolation;
   suppressUnknown?: boolean;
   output: RecordFormat;
-  smartmodule?: string;
-  smartmodulePath?: string;
-  params?: [string, string][];
-  aggregateInitial?: string;
   consumer?: string;
 }
 
@@ -48,17 +44,6 @@ function startOffset(flags: ConsumeFlags): { spec: OffsetSpec; text: string } {
   return { spec: 'end', text: '' };
 }
 
-async function smartmodules(flags: ConsumeFlags): Promise<SmartModuleSpec[]> {
-  if (flags.smartmodule === undefined && flags.smartmodulePath === undefined) {
-    if (flags.params || flags.aggregateInitial !== undefined) throw usageError('--params and --aggregate-initial need --smartmodule or --smartmodule-path');
-    return [];
-  }
-  const spec: SmartModuleSpec = flags.smartmodule !== undefined ? { name: flags.smartmodule } : { wasm: await readFile(flags.smartmodulePath!) };
-  if (flags.params) spec.params = Object.fromEntries(flags.params);
-  if (flags.aggregateInitial !== undefined) spec.accumulator = flags.aggregateInitial;
-  return [spec];
-}
-
 async function consumerOptions(flags: ConsumeFlags, start: OffsetSpec): Promise<ConsumerOptions> {
   const options: ConsumerOptions = { offset: start, continuous: !flags.disableContinuous };
   if (flags.partition) options.partition = flags.partition;
@@ -71,7 +56,7 @@ async function consumerOptions(flags: ConsumeFlags, start: OffsetSpec): Promise<
   if (flags.maxbytes !== undefined) options.maxBytes = flags.maxbytes;
   if (flags.isolation) options.isolation = flags.isolation;
   if (flags.consumer !== undefined) options.consumerId = flags.consumer;
-  const modules = await smartmodules(flags);
+  const modules = await smartModuleSpecs(flags);
   if (modules.length > 0) options.smartmodules = modules;
   return options;
 }
@@ -115,7 +100,7 @@ async function runConsume(topic: string, flags: ConsumeFlags, command: Command):
 }
 
 export function consumeCommand(): Command {
-  return new Command('consume')
+  const command = new Command('consume')
     .description('read records from a topic (by default: all partitions, from the end, until Ctrl-C)')
     .argument('<topic>', 'topic to read')
     .addOption(new Option('-p, --partition <integer>', 'only this partition (repeatable; default: all partitions)').argParser(collect(parseCount)))
@@ -137,11 +122,8 @@ export function consumeCommand(): Command {
         .argParser(parseRecordFormat)
         .default('dynamic'),
     )
-    .option('-c, --consumer <id>', 'named consumer: its position is stored on the node and resumed next time')
-    .addOption(new Option('--smartmodule <name>', 'run this SmartModule (stored on the cluster) on the stream, on the node').conflicts('smartmodulePath'))
-    .option('--smartmodule-path <file>', 'run this local .wasm SmartModule on the stream (sent to the node)')
-    .addOption(new Option('-e, --params <key=value>', 'SmartModule parameter (repeatable)').argParser(collect(parseParam)))
-    .option('--aggregate-initial <value>', 'initial accumulator of an aggregate SmartModule')
+    .option('-c, --consumer <id>', 'named consumer: its position is stored on the node and resumed next time');
+  return addSmartModuleOptions(command, 'on the stream')
     .addHelpText(
       'after',
       examples(

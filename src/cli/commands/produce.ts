@@ -11,8 +11,9 @@ import { ProgressBar } from '../output/progress.js';
 import { formatBytes, parseByteSize, parseCount, parseDuration } from '../output/units.js';
 import { LineSplitter } from '../lines.js';
 import { parseDeliverySemantic, parseIsolation, type Isolation } from '../options.js';
+import { addSmartModuleOptions, smartModuleSpecs, type SmartModuleFlags } from '../smartmodule-flags.js';
 
-interface ProduceFlags {
+interface ProduceFlags extends SmartModuleFlags {
   verbose?: boolean;
   key?: string;
   keySeparator?: string;
@@ -40,8 +41,10 @@ function parseSeparator(text: string): string {
   return text;
 }
 
-function producerOptions(flags: ProduceFlags): ProducerOptions {
+async function producerOptions(flags: ProduceFlags): Promise<ProducerOptions> {
   const options: ProducerOptions = {};
+  const smartmodules = await smartModuleSpecs(flags);
+  if (smartmodules.length > 0) options.smartmodules = smartmodules;
   if (flags.compression) options.compression = flags.compression;
   if (flags.linger !== undefined) options.lingerMs = flags.linger;
   if (flags.batchSize !== undefined) options.batchSize = flags.batchSize;
@@ -154,7 +157,7 @@ async function runProduce(topic: string, flags: ProduceFlags, command: Command):
   }
   const input = flags.file !== undefined ? createReadStream(flags.file, { highWaterMark: 1024 * 1024 }) : process.stdin;
   await withClient(command, async (freshet) => {
-    const producer = await freshet.producer(topic, producerOptions(flags));
+    const producer = await freshet.producer(topic, await producerOptions(flags));
     if (flags.raw) {
       await producer.send(flags.key ?? null, await readAll(input), { partition: flags.partition });
     } else if (flags.file === undefined && process.stdin.isTTY) {
@@ -174,7 +177,7 @@ async function runProduce(topic: string, flags: ProduceFlags, command: Command):
 }
 
 export function produceCommand(): Command {
-  return new Command('produce')
+  const command = new Command('produce')
     .description('write records to a topic: one per line of stdin (or of --file), or the whole input with --raw')
     .argument('<topic>', 'topic to write to')
     .option('-v, --verbose', 'with --key-separator, print each record as `[key] value`')
@@ -188,7 +191,8 @@ export function produceCommand(): Command {
     .addOption(new Option('--max-request-size <bytes>', 'largest produce request, and so record, in bytes (default 1048576)').argParser(parseByteSize))
     .addOption(new Option('--isolation <isolation>', 'read_uncommitted (default) or read_committed').argParser(parseIsolation))
     .addOption(new Option('--delivery-semantic <semantic>', 'at-least-once (default: retried) or at-most-once (sent once)').argParser(parseDeliverySemantic))
-    .addOption(new Option('-p, --partition <integer>', 'send every record to this partition (default: by key, round-robin without)').argParser(parseCount))
+    .addOption(new Option('-p, --partition <integer>', 'send every record to this partition (default: by key, round-robin without)').argParser(parseCount));
+  return addSmartModuleOptions(command, 'on each batch before it is stored')
     .addHelpText(
       'after',
       examples(
@@ -196,6 +200,7 @@ export function produceCommand(): Command {
         "printf 'alice=Alice\\nbob=Bob\\n' | freshet produce people --key-separator '='",
         'freshet produce events -f events.jsonl --compression zstd --linger 10ms',
         'freshet produce blobs --raw --key img-1 -f photo.jpg',
+        "freshet produce pets --smartmodule infinyon/regex-filter -e regex='[Cc]at'   # store only matching lines",
         'freshet produce events      # on a terminal: type records, one per line; Ctrl-D ends',
       ),
     )
