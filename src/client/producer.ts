@@ -305,6 +305,8 @@ export class Producer {
    */
   private readonly bufferPool: Buffer[] = [];
   private readonly poolBufferSize: number;
+  private slab: Buffer | undefined;
+  private slabUsed = 0;
   private readonly poolLimit: number;
   private pumpScheduled = false;
   private readonly pumpNow = () => this.pump();
@@ -492,7 +494,7 @@ export class Producer {
       const hint = this.capacityHint[partition];
       // Partitions whose batches fill up take a pooled full-size buffer; others start small.
       const pooled = hint * 2 >= this.poolBufferSize && needed <= this.poolBufferSize;
-      const buffer = pooled ? (this.bufferPool.pop() ?? this.poolBufferSize) : Math.max(hint, needed);
+      const buffer = pooled ? (this.bufferPool.pop() ?? this.newPoolBuffer()) : Math.max(hint, needed);
       batch = new Batch(this.topic, partition, new BatchBuilder(timestamp, buffer));
       this.open.set(partition, batch);
       this.unsettled.add(batch);
@@ -817,6 +819,18 @@ export class Producer {
   }
 
   /** Keeps a batch buffer for reuse; only once nothing (request, socket write, compressor) refers to it. */
+  /** A full-size batch buffer, cut from a slab of several (fewer, larger allocations). */
+  private newPoolBuffer(): Buffer {
+    const size = this.poolBufferSize;
+    if (this.slab === undefined || this.slab.length - this.slabUsed < size) {
+      this.slab = Buffer.allocUnsafeSlow(size * Math.max(1, Math.min(16, this.poolLimit)));
+      this.slabUsed = 0;
+    }
+    const buffer = this.slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return buffer;
+  }
+
   private recycle(buffer: Buffer): void {
     if (buffer.length === this.poolBufferSize && this.bufferPool.length < this.poolLimit) this.bufferPool.push(buffer);
   }
