@@ -5,6 +5,7 @@ import { benchHttpSourcePolling, benchHttpSourceStream } from './connectors.js';
 import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
 import { benchDataflow } from './dataflow.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
+import { benchSmartModules } from './smartmodules.js';
 import { benchSqlSink } from './sql-sink.js';
 
 /**
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const latencies: LatencyResult[] = [];
   let dataflowSection: string;
   let sqlSinkSection: string;
+  let smartModulesSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
@@ -56,6 +58,10 @@ async function main(): Promise<void> {
     // SQL sinks (bench/sql-sink.ts): write() rows/s into SQLite, DuckDB and a durable Postgres (Debian's,
     // started for the run; skipped when not installed), and topic → sql-sink → Postgres through the runtime.
     sqlSinkSection = await benchSqlSink(node.endpoint, scale);
+
+    // SmartModules (bench/smartmodules.ts): records/s through regex-filter and regex-filter → jolt (wasm) against
+    // the same logic in plain JS, and consume with and without a SmartModule on the node.
+    smartModulesSection = await benchSmartModules(node.endpoint, scale);
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
   }
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}`);
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}`);
 }
 
 await main();
