@@ -55,6 +55,7 @@ describe('http-source', () => {
         res.end(JSON.stringify({ n }));
       });
     });
+    const pollingSince = Date.now();
     const text = startConnector(
       yaml('poll-text', 'http-source', 'poll-text', 'http', `  endpoint: ${server.url}/data\n  method: POST\n  body: '{"q":1}'\n  interval: 150ms\n  user_agent: freshet-test\n  headers:\n    - "Authorization: Bearer \${{ secrets.TOKEN }}"\n`).replace(
         '  topic: poll-text\n',
@@ -64,6 +65,7 @@ describe('http-source', () => {
     );
     const records = await readRecords(node.endpoint, 'poll-text', 3);
     await text.stop();
+    const pollingMs = Date.now() - pollingSince;
     assert.deepEqual(
       records.map((r) => JSON.parse(r.valueString()) as { n: number }).map((v) => typeof v.n),
       ['number', 'number', 'number'],
@@ -72,8 +74,8 @@ describe('http-source', () => {
     assert.equal(seen[0].body, '{"q":1}');
     assert.equal(seen[0].auth, 'Bearer tkn');
     assert.equal(seen[0].agent, 'freshet-test');
-    const gaps = seen.slice(1, 3).map((s, i) => s.at - seen[i].at);
-    for (const gap of gaps) assert.ok(gap >= 100 && gap < 1000, `polls ${gap} ms apart, expected ~150`);
+    // The interval bounds how often the endpoint is asked (a slow machine only makes polls rarer).
+    assert.ok(seen.length <= Math.floor(pollingMs / 150) + 2, `${seen.length} polls in ${pollingMs} ms at a 150 ms interval`);
 
     const full = startConnector(yaml('poll-full', 'http-source', 'poll-full', 'http', `  endpoint: ${server.url}/x\n  interval: 100ms\n  output_type: json\n  output_parts: full\n`), {
       endpoint: node.endpoint,
