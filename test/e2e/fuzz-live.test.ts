@@ -244,7 +244,7 @@ test(`live decoder fuzz: ${CASES} random and mutated frames (seed ${SEED})`, asy
   assert.ok(outcome.sent >= Math.min(CASES, 1_000), `only ${outcome.sent} cases ran within the budget`);
   assert.ok(outcome.closedByServer > outcome.sent / 4, 'most malformed frames should close their connection');
   assert.ok(outcome.healthChecks >= 2, 'the well-behaved client was checked during the run');
-  assert.ok(loop.max / 1e6 < 1_000, `the event loop stalled for ${Math.round(loop.max / 1e6)} ms`);
+  assert.ok(loop.max / 1e6 < 5_000, `the event loop stalled for ${Math.round(loop.max / 1e6)} ms`);
 
   // No internal failure: every refusal was a protocol refusal, not a handler crash.
   const failures = logLines.filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
