@@ -225,6 +225,7 @@ test('up to maxInFlightRequests produce requests are in flight at once; answers 
   assert.deepEqual(proxy.produces.map((p) => p.values), [['r0'], ['r1'], ['r2']]);
 
   // Answer the second first: nothing resolves before the first is answered.
+  await until(() => proxy.connections[0].held.size === 3, 'the three answers');
   const [first, second] = proxy.connections[0].produces;
   let resolved = 0;
   for (const send of sends) void send.then(() => resolved++);
