@@ -114,17 +114,21 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true });
   const lock: DataDirLock = await acquireDataDirLock(config.dataDir);
   const replicas = new ReplicaManager(config.dataDir, config.storage, log);
+  const engine = new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' });
+  const releaseAll = async () => {
+    engine.close();
+    await replicas.closeAll();
+    await lock.release();
+  };
   let topics: TopicRegistry;
   let smartmodules: SmartModuleRegistry;
   try {
     topics = await TopicRegistry.open(config.dataDir, replicas);
     smartmodules = await SmartModuleRegistry.open(config.dataDir);
   } catch (err) {
-    await replicas.closeAll();
-    await lock.release();
+    await releaseAll();
     throw err;
   }
-  const engine = new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' });
   const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
   const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
   const spu = new TcpListener(
@@ -133,11 +137,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     config.limits,
     log,
   );
-  const releaseAll = async () => {
-    engine.close();
-    await replicas.closeAll();
-    await lock.release();
-  };
   let spuPort: number;
   try {
     spuPort = await spu.listen(config.host, config.spuPort);
