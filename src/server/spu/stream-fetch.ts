@@ -6,6 +6,7 @@ import {
   decodeStreamFetchRequest,
   encodeStreamFetchResponse,
   type StreamFetchRequest,
+  type StreamFetchResponse,
 } from '../../protocol/messages/stream-fetch.js';
 import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.js';
 import type { Connection, RequestContext } from '../net/connection.js';
@@ -22,6 +23,12 @@ import { OutputBatchBuilder, processBatchFrom, type SmartModuleService } from '.
  * pipe full while the consumer works through the first.
  */
 const MAX_UNACKED_FRAMES = 2;
+
+function sendStreamFrame(connection: Connection, correlationId: number, version: number, response: StreamFetchResponse): void {
+  const writer = new Writer();
+  encodeStreamFetchResponse(writer, response, version);
+  connection.send(correlationId, writer);
+}
 
 /** One StreamFetch: pushes batches from `offset` on as they are appended. */
 class StreamSession {
@@ -155,26 +162,21 @@ class StreamSession {
   }
 
   private sendFrame(chunks: Buffer[], errorCode: FluvioError, nextFilterOffset = 0): void {
-    const writer = new Writer();
-    encodeStreamFetchResponse(
-      writer,
-      {
-        topic: this.topic,
-        streamId: this.streamId,
-        partition: {
-          partitionIndex: this.partition,
-          errorCode,
-          highWatermark: this.store.highWatermark(),
-          nextFilterOffset,
-          logStartOffset: this.store.logStartOffset(),
-          aborted: undefined,
-          records: chunks,
-        },
+    sendStreamFrame(this.connection, this.correlationId, this.version, {
+      topic: this.topic,
+      streamId: this.streamId,
+      partition: {
+        partitionIndex: this.partition,
+        errorCode,
+        highWatermark: this.store.highWatermark(),
+        nextFilterOffset,
+        logStartOffset: this.store.logStartOffset(),
+        aborted: undefined,
+        records: chunks,
       },
-      this.version,
-    );
-    this.connection.send(this.correlationId, writer);
+    });
   }
+
 }
 
 /** The streams of one connection, by stream id (the UpdateOffsets session id). */
@@ -209,27 +211,21 @@ export class StreamFetchService {
     const request = decodeStreamFetchRequest(body, header.apiVersion);
     body.expectEnd('StreamFetch request');
     const streams = this.streamsOf(connection);
-    const refuse = (error: FluvioError | number, message?: string) => {
-      const writer = new Writer();
-      encodeStreamFetchResponse(
-        writer,
-        {
-          topic: request.topic,
-          streamId: 0,
-          partition: {
-            partitionIndex: request.partition,
-            errorCode: typeof error !== 'number' ? error : message === undefined ? { code: error } : { code: error, message },
-            highWatermark: -1,
-            nextFilterOffset: 0,
-            logStartOffset: -1,
-            aborted: undefined,
-            records: [],
-          },
+    const refuse = (error: FluvioError | number, message?: string) =>
+      sendStreamFrame(connection, header.correlationId, header.apiVersion, {
+        topic: request.topic,
+        streamId: 0,
+        partition: {
+          partitionIndex: request.partition,
+          errorCode: typeof error !== 'number' ? error : message === undefined ? { code: error } : { code: error, message },
+          highWatermark: -1,
+          nextFilterOffset: 0,
+          logStartOffset: -1,
+          aborted: undefined,
+          records: [],
         },
-        header.apiVersion,
-      );
-      connection.send(header.correlationId, writer);
-    };
+      });
+
     const store = this.replicas.get(request.topic, request.partition);
     if (!store) {
       return refuse(this.replicas.hasTopic(request.topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound);
