@@ -7,6 +7,7 @@ import type { StorageConfig } from '../storage/index.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import type { SmartEngineLimits } from '../smartengine/index.js';
 import type { ConnectorServiceConfig } from '../connectors/service.js';
+import type { GroupLimits } from '../server/kafka/group-coordinator.js';
 import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
 
 export interface NodeConfig {
@@ -34,6 +35,13 @@ export interface NodeConfig {
    * endpoint of their own.
    */
   console?: { enabled?: boolean; port?: number };
+  /**
+   * The Kafka listener (src/server/kafka/): default enabled, on port 9092
+   * when the SC is on its default port (9003), else on a free port (as the
+   * console). `groups` bounds the group coordinator (session timeouts, the
+   * initial rebalance delay).
+   */
+  kafka?: { enabled?: boolean; port?: number; groups?: Partial<GroupLimits>; autoCreateTopics?: boolean };
   logger: Logger;
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 export const DEFAULT_SC_PORT = 9003;
 export const DEFAULT_SPU_PORT = 9005;
+export const DEFAULT_KAFKA_PORT = 9092;
 export const DEFAULT_SPU_ID = 5001;
 
 export function defaultDataDir(): string {

@@ -18,9 +18,10 @@ import { SmartEngine } from '../smartengine/index.js';
 import { builtinSmartModule } from '../smartengine/builtins.js';
 import { startConnectorService, type ConnectorService } from '../connectors/service.js';
 import { DataflowManager } from '../dataflow/manager.js';
+import { startKafkaListener, type RunningKafkaListener } from '../server/kafka/index.js';
 import { DEFAULT_CONSOLE_PORT, startConsole, type ConsoleServer } from '../console/server.js';
 import type { NodeConfig } from './config.js';
-import { DEFAULT_SC_PORT } from './defaults.js';
+import { DEFAULT_KAFKA_PORT, DEFAULT_SC_PORT } from './defaults.js';
 import { Lifecycle } from './lifecycle.js';
 import { nodeMetrics } from './metrics.js';
 
@@ -50,6 +51,8 @@ export interface RunningNode {
   readonly dataflows: DataflowManager | undefined;
   /** `http://host:port` of the console (undefined when disabled). */
   readonly consoleUrl: string | undefined;
+  /** The Kafka listener (undefined when disabled). */
+  readonly kafka: RunningKafkaListener | undefined;
   /** Parts started, in start order (they stop in reverse). */
   readonly parts: string[];
   stats(): NodeStats;
@@ -91,6 +94,26 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
     const scPort = await life.start('sc listener', () => sc.listen(config.host, config.scPort), () => sc.close());
     const endpoint = `${config.host}:${scPort}`;
+    const kafka =
+      config.kafka?.enabled === false
+        ? undefined
+        : await life.start(
+            'kafka listener',
+            () =>
+              startKafkaListener({
+                host: config.host,
+                port: config.kafka?.port ?? (config.scPort === DEFAULT_SC_PORT ? DEFAULT_KAFKA_PORT : 0),
+                nodeId: config.spuId,
+                dataDir: config.dataDir,
+                replicas,
+                topics,
+                limits: config.limits,
+                log,
+                ...(config.kafka?.groups ? { groups: config.kafka.groups } : {}),
+                ...(config.kafka?.autoCreateTopics !== undefined ? { autoCreateTopics: config.kafka.autoCreateTopics } : {}),
+              }),
+            (listener) => listener.close(),
+          );
     const stats = (): NodeStats => ({
       scConnections: sc.connectionCount,
       spuConnections: spu.connectionCount,
@@ -159,10 +182,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         (server) => server.close(),
       );
     }
-    return { replicas, topics, smartmodules, spuPort, scPort, endpoint, stats, connectors, dataflows, consoleUrl: consoleServer?.url };
+    return { replicas, topics, smartmodules, spuPort, scPort, endpoint, stats, connectors, dataflows, kafka, consoleUrl: consoleServer?.url };
   });
   log.info(
-    { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },
+    { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, kafka: node.kafka ? `${config.host}:${node.kafka.port}` : undefined, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },
     'freshet node started',
   );
   let stopping: Promise<void> | undefined;

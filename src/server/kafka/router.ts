@@ -67,7 +67,7 @@ export function kafkaRouting(ctx: KafkaContext): KafkaRouting {
     // An ApiVersions we cannot read is answered at v0 with UNSUPPORTED_VERSION
     // and our ranges (KIP-511); other unsupported requests close the
     // connection with the reason logged, as Kafka brokers do.
-    unsupported: (header, api) =>
+    unsupported: (header) =>
       header.apiKey === KafkaApiKey.ApiVersions
         ? { api: kafkaApi(KafkaApiKey.ApiVersions) as KafkaApi, version: 0, body: apiVersionsBody(KafkaError.UnsupportedVersion) }
         : undefined,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
 import { parseBatchHeader } from '../../protocol/record-batch.js';
+import { asFluvioBatches } from '../../protocol/kafka/records.js';
 import {
   decodeStreamFetchRequest,
   encodeStreamFetchResponse,
@@ -119,11 +120,13 @@ class StreamSession {
       return;
     }
     if (result.chunks.length === 0) return;
-    if (this.chain) return this.sendTransformed(this.chain, result.chunks);
-    const last = result.chunks[result.chunks.length - 1];
+    // Batches stored by the Kafka listener hold Kafka records: converted here, for Fluvio readers only.
+    const chunks = await asFluvioBatches(result.chunks);
+    if (this.chain) return this.sendTransformed(this.chain, chunks);
+    const last = chunks[chunks.length - 1];
     const header = parseBatchHeader(last, 0);
     const end = header.baseOffset + header.lastOffsetDelta + 1;
-    this.sendFrame(result.chunks, { code: ErrorCode.None });
+    this.sendFrame(chunks, { code: ErrorCode.None });
     this.offset = end;
     this.unackedEnds.push(end);
   }
