@@ -16,6 +16,8 @@ export interface KafkaListenerConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** The port clients are told to connect to (Kafka's advertised listener), when it is not `port` (a proxy in front). */
+  advertisedPort?: number;
   nodeId: number;
   dataDir: string;
   replicas: ReplicaManager;
@@ -56,15 +58,17 @@ export async function startKafkaListener(config: KafkaListenerConfig): Promise<R
   };
   config.topics.on('change', onTopicChange);
   const listener = new KafkaListener(kafkaRouting(ctx), config.limits, log);
+  let port: number;
   try {
-    broker.port = await listener.listen(config.host, config.port);
+    port = await listener.listen(config.host, config.port);
+    broker.port = config.advertisedPort ?? port;
   } catch (err) {
     config.topics.off('change', onTopicChange);
     throw err;
   }
-  log.info({ kafka: `${config.host}:${broker.port}` }, 'kafka listener started');
+  log.info({ kafka: `${config.host}:${port}` }, 'kafka listener started');
   return {
-    port: broker.port,
+    port,
     groups,
     producers,
     connectionCount: () => listener.connectionCount,
