@@ -55,7 +55,7 @@ function api(apiKey: number, name: string, minVersion: number, maxVersion: numbe
 
 export const KAFKA_APIS: readonly KafkaApi[] = [
   api(KafkaApiKey.Produce, 'Produce', 3, 9, ProduceRequest, ProduceResponse),
-  api(KafkaApiKey.Fetch, 'Fetch', 4, 12, FetchRequest, FetchResponse),
+  api(KafkaApiKey.Fetch, 'Fetch', 4, 13, FetchRequest, FetchResponse),
   api(KafkaApiKey.ListOffsets, 'ListOffsets', 1, 7, ListOffsetsRequest, ListOffsetsResponse),
   api(KafkaApiKey.Metadata, 'Metadata', 1, 12, MetadataRequest, MetadataResponse),
   api(KafkaApiKey.OffsetCommit, 'OffsetCommit', 2, 8, OffsetCommitRequest, OffsetCommitResponse),

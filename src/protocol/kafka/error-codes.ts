@@ -44,4 +44,5 @@ export const KafkaError = {
   FencedInstanceId: 82,
   UnstableOffsetCommit: 88,
   ProducerFenced: 90,
+  UnknownTopicId: 100,
 } as const;

@@ -22,7 +22,18 @@ export interface KafkaContext {
 
 export const CLUSTER_ID = 'freshet';
 
-/** A stable 16-byte topic id (Metadata v10+, DeleteTopics v6) derived from the topic's name and creation time. */
+const topicIds = new WeakMap<TopicDefinition, Buffer>();
+
+/** A stable 16-byte topic id (Metadata v10+, Fetch v13, DeleteTopics v6) derived from the topic's name and creation time. */
 export function topicId(topic: TopicDefinition): Buffer {
-  return createHash('sha256').update(`${topic.name}\0${topic.createdAt}`).digest().subarray(0, 16);
+  let id = topicIds.get(topic);
+  if (!id) {
+    id = createHash('sha256').update(`${topic.name}\0${topic.createdAt}`).digest().subarray(0, 16);
+    topicIds.set(topic, id);
+  }
+  return id;
+}
+
+export function topicById(topics: TopicRegistry, id: Buffer): TopicDefinition | undefined {
+  return topics.list().find((topic) => topicId(topic).equals(id));
 }

@@ -3,7 +3,7 @@ import type { FetchRequestData } from '../../protocol/kafka/messages/fetch.js';
 import { asKafkaBatches } from '../../protocol/kafka/records.js';
 import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.js';
 import { Wakeup } from '../spu/wakeup.js';
-import type { KafkaContext } from './context.js';
+import { topicById, type KafkaContext } from './context.js';
 import type { KafkaRequestContext } from './listener.js';
 
 /** Longest long poll served, whatever max_wait_ms asks. */
@@ -41,9 +41,11 @@ function emptyResult(partitionIndex: number, errorCode: number, store?: Partitio
  * (the stores' append notifications wake it; nothing polls).
  */
 export function fetchHandler(ctx: KafkaContext) {
-  return async (request: Record<string, unknown>, { closed }: KafkaRequestContext) => {
+  return async (request: Record<string, unknown>, { closed, header }: KafkaRequestContext) => {
     const fetch = request as FetchRequestData;
-    const wanted = fetch.topics.flatMap((topic) => topic.partitions.map((partition) => ({ topic: topic.topic, ...partition })));
+    // v13 names topics by id; an unknown id reads as a topic that does not exist.
+    const names = fetch.topics.map((topic) => (header.apiVersion >= 13 ? (topicById(ctx.topics, topic.topicId)?.name ?? '') : topic.topic));
+    const wanted = fetch.topics.flatMap((topic, i) => topic.partitions.map((partition) => ({ topic: names[i], ...partition })));
     const stores = wanted.map((entry) => ctx.replicas.get(entry.topic, entry.partition));
     const wakeup = new Wakeup();
     const unsubscribe = stores.filter((store): store is PartitionStore => store !== undefined).map((store) => store.onAppend(wakeup.notify));
@@ -54,7 +56,7 @@ export function fetchHandler(ctx: KafkaContext) {
         const { results, bytes, failed } = await collect(ctx, fetch, wanted, stores);
         const remaining = deadline - Date.now();
         if (bytes >= Math.max(fetch.minBytes, 1) || failed || remaining <= 0 || closed.aborted) {
-          const responses = fetch.topics.map((topic) => ({ topic: topic.topic, partitions: results.splice(0, topic.partitions.length) }));
+          const responses = fetch.topics.map((topic) => ({ topic: topic.topic, topicId: topic.topicId, partitions: results.splice(0, topic.partitions.length) }));
           return { throttleTimeMs: 0, errorCode: KafkaError.None, sessionId: 0, responses };
         }
         await waitFor(wakeup, remaining, closed);
@@ -80,7 +82,7 @@ async function collect(
     const store = stores[i];
     if (!store) {
       failed = true;
-      results.push(emptyResult(entry.partition, KafkaError.UnknownTopicOrPartition));
+      results.push(emptyResult(entry.partition, entry.topic === '' ? KafkaError.UnknownTopicId : KafkaError.UnknownTopicOrPartition));
       continue;
     }
     const result = emptyResult(entry.partition, KafkaError.None, store);

@@ -74,20 +74,15 @@ export class ProducerState {
     return producers;
   }
 
-  /** InitProducerId: a new producer id at epoch 0, or the next epoch of the id given. */
-  initProducer(producerId: number, epoch: number): { producerId: number; epoch: number; errorCode: number } {
-    if (producerId >= 0) {
-      const current = this.state.epochs[producerId];
-      if (current === undefined) return { producerId: -1, epoch: -1, errorCode: KafkaError.UnknownProducerId };
-      if (epoch !== current) return { producerId: -1, epoch: -1, errorCode: KafkaError.ProducerFenced };
-      if (current < 0x7ffe) {
-        this.state.epochs[producerId] = current + 1;
-        return { producerId, epoch: current + 1, errorCode: KafkaError.None };
-      }
-    }
-    const id = this.state.nextProducerId++;
-    this.state.epochs[id] = 0;
-    return { producerId: id, epoch: 0, errorCode: KafkaError.None };
+  /**
+   * InitProducerId for an idempotent producer: always a new producer id at
+   * epoch 0; like Kafka, the id and epoch in the request are not looked at
+   * (they matter only to transactional producers).
+   */
+  newProducer(): { producerId: number; epoch: number } {
+    const producerId = this.state.nextProducerId++;
+    this.state.epochs[producerId] = 0;
+    return { producerId, epoch: 0 };
   }
 
   /** Persists the producer ids handed out (InitProducerId answers after it). */

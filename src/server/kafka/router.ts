@@ -35,9 +35,9 @@ function initProducerIdHandler(ctx: KafkaContext): KafkaHandler {
     if (init.transactionalId !== null) {
       return { errorCode: KafkaError.TransactionalIdAuthorizationFailed, producerId: -1, producerEpoch: -1 };
     }
-    const result = ctx.producers.initProducer(init.producerId, init.producerEpoch);
-    if (result.errorCode === KafkaError.None) await ctx.producers.save();
-    return { errorCode: result.errorCode, producerId: result.producerId, producerEpoch: result.epoch };
+    const { producerId, epoch } = ctx.producers.newProducer();
+    await ctx.producers.save();
+    return { errorCode: KafkaError.None, producerId, producerEpoch: epoch };
   };
 }
 

@@ -2,7 +2,7 @@ import { KafkaError } from '../../protocol/kafka/error-codes.js';
 import type { CreateTopicsRequestData } from '../../protocol/kafka/messages/create-topics.js';
 import type { DeleteTopicsRequestData } from '../../protocol/kafka/messages/delete-topics.js';
 import { TopicRequestError, type TopicDefinition } from '../sc/topic-registry.js';
-import { topicId, type KafkaContext } from './context.js';
+import { topicById, topicId, type KafkaContext } from './context.js';
 import { kafkaTopicError } from './metadata.js';
 
 export function newTopic(name: string, partitions: number): TopicDefinition {
@@ -67,7 +67,7 @@ export function deleteTopicsHandler(ctx: KafkaContext) {
     const wanted = topics.length > 0 ? topics : topicNames.map((name) => ({ name, topicId: Buffer.alloc(16) }));
     const responses = [];
     for (const entry of wanted) {
-      const name = entry.name ?? ctx.topics.list().find((topic) => topicId(topic).equals(entry.topicId))?.name ?? null;
+      const name = entry.name ?? topicById(ctx.topics, entry.topicId)?.name ?? null;
       const topic = name === null ? undefined : ctx.topics.get(name);
       if (!topic) {
         responses.push({ name, topicId: entry.topicId, errorCode: KafkaError.UnknownTopicOrPartition, errorMessage: 'no such topic' });

@@ -1,4 +1,4 @@
-// Fetch (key 1), served v4-12; flexible from v12.
+// Fetch (key 1), served v4-13; flexible from v12.
 //
 //   Request
 //     replica_id        i32     -1 for consumers
@@ -8,17 +8,17 @@
 //     isolation_level   i8      v4+
 //     session_id        i32     v7+  (fetch sessions are declined: we answer session_id 0)
 //     session_epoch     i32     v7+
-//     topics            [topic string,
+//     topics            [topic string v4-12, topic_id uuid v13+,
 //                        partitions [partition i32, current_leader_epoch i32 v9+, fetch_offset i64,
 //                                    last_fetched_epoch i32 v12+, log_start_offset i64 v5+,
 //                                    partition_max_bytes i32]]
-//     forgotten_topics_data  [topic string, partitions [i32]]  v7+
+//     forgotten_topics_data  [topic string v7-12, topic_id uuid v13+, partitions [i32]]  v7+
 //     rack_id           string  v11+
 //   Response
 //     throttle_time_ms  i32  v1+
 //     error_code        i16  v7+
 //     session_id        i32  v7+
-//     responses         [topic string,
+//     responses         [topic string v4-12, topic_id uuid v13+,
 //                        partitions [partition_index i32, error_code i16, high_watermark i64,
 //                                    last_stable_offset i64 v4+, log_start_offset i64 v5+,
 //                                    aborted_transactions [producer_id i64, first_offset i64]? v4+,
@@ -35,7 +35,8 @@ export const FetchRequest = message('FetchRequest', 12, [
   field('sessionId', 'int32', { since: 7 }),
   field('sessionEpoch', 'int32', { since: 7, default: -1 }),
   field('topics', [
-    field('topic', 'string'),
+    field('topic', 'string', { until: 12 }),
+    field('topicId', 'uuid', { since: 13 }),
     field('partitions', [
       field('partition', 'int32'),
       field('currentLeaderEpoch', 'int32', { since: 9, default: -1 }),
@@ -45,7 +46,7 @@ export const FetchRequest = message('FetchRequest', 12, [
       field('partitionMaxBytes', 'int32'),
     ]),
   ]),
-  field('forgottenTopicsData', [field('topic', 'string'), field('partitions', arrayOf('int32'))], { since: 7 }),
+  field('forgottenTopicsData', [field('topic', 'string', { until: 12 }), field('topicId', 'uuid', { since: 13 }), field('partitions', arrayOf('int32'))], { since: 7 }),
   field('rackId', 'string', { since: 11 }),
 ]);
 
@@ -54,7 +55,8 @@ export const FetchResponse = message('FetchResponse', 12, [
   field('errorCode', 'int16', { since: 7 }),
   field('sessionId', 'int32', { since: 7 }),
   field('responses', [
-    field('topic', 'string'),
+    field('topic', 'string', { until: 12 }),
+    field('topicId', 'uuid', { since: 13 }),
     field('partitions', [
       field('partitionIndex', 'int32'),
       field('errorCode', 'int16'),
