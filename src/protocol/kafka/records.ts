@@ -144,7 +144,9 @@ export async function decodeKafkaBatch(batch: Buffer, maxOutputLength = MAX_DECO
   try {
     if (count < 0 || count * 7 > bytes.length) throw new DecodeError(`record count ${count} cannot fit in ${bytes.length} byte(s)`);
     for (let i = 0; i < count; i++) {
-      const body = r.sub(r.varint(`record ${i} length`), `record ${i}`);
+      const length = r.varint(`record ${i} length`);
+      if (length < 0) throw new DecodeError(`record ${i} has a negative length ${length}`);
+      const body = r.sub(length, `record ${i}`);
       body.i8(`record ${i} attributes`);
       const timestampDelta = body.varint(`record ${i} timestamp_delta`);
       const offsetDelta = body.varint(`record ${i} offset_delta`);

@@ -4,65 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as p from '../../../src/protocol/index.js';
-import { codecFor, loadFrames, prng, SC_CODECS, SPU_CODECS, type MessageCodec } from './helpers.js';
+import { codecFor, int, loadFrames, mutate, pick, prng, randomBytes, SC_CODECS, SPU_CODECS, type MessageCodec } from './helpers.js';
 
 const frames = loadFrames();
 const SLOW_MS = 2_000; // a hang detector, not a speed test: generous for a loaded CI machine
-
-type Random = () => number;
-
-function int(random: Random, below: number): number {
-  return Math.floor(random() * below);
-}
-
-function pick<T>(random: Random, items: readonly T[]): T {
-  return items[int(random, items.length)];
-}
-
-const HUGE_I32 = [0x7fffffff, 0xffffffff, 0x80000000, 0x00ffffff, 0x0000ffff];
-
-/** One random mutation of `input` (never in place). */
-function mutate(random: Random, input: Buffer): Buffer {
-  const buf = Buffer.from(input);
-  if (buf.length === 0) return Buffer.from([int(random, 256)]);
-  switch (int(random, 7)) {
-    case 0: {
-      const flips = 1 + int(random, 4);
-      for (let i = 0; i < flips; i++) buf[int(random, buf.length)] ^= 1 << int(random, 8);
-      return buf;
-    }
-    case 1:
-      return buf.subarray(0, int(random, buf.length));
-    case 2: {
-      // a length or count field made huge
-      if (buf.length < 4) return buf;
-      buf.writeUInt32BE(pick(random, HUGE_I32), int(random, buf.length - 3));
-      return buf;
-    }
-    case 3: {
-      if (buf.length < 2) return buf;
-      buf.writeUInt16BE(pick(random, [0xffff, 0x8000, 0x7fff, 0x0100]), int(random, buf.length - 1));
-      return buf;
-    }
-    case 4: {
-      const at = int(random, buf.length);
-      return Buffer.concat([buf.subarray(0, at), randomBytes(random, 1 + int(random, 8)), buf.subarray(at)]);
-    }
-    case 5: {
-      const at = int(random, buf.length);
-      return Buffer.concat([buf.subarray(0, at), buf.subarray(at + 1 + int(random, 8))]);
-    }
-    default:
-      buf[int(random, buf.length)] = pick(random, [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff]);
-      return buf;
-  }
-}
-
-function randomBytes(random: Random, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) buf[i] = int(random, 256);
-  return buf;
-}
 
 let slowest = 0;
 
