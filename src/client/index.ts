@@ -16,6 +16,10 @@ import { MetadataClient } from './metadata.js';
 import { deleteConsumerOffset, listConsumerOffsets, type ConsumerOffsetFilter, type StoredConsumerOffset } from './offsets.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { resolveEndpoint } from './profile.js';
+import { IdempotentProducer, type IdempotentProducerOptions } from './kafka/idempotent-producer.js';
+import { defaultKafkaEndpoint } from './kafka/link.js';
+import { GroupConsumer, type GroupConsumerOptions } from './kafka/group-consumer.js';
+import { describeConsumerGroup, listConsumerGroups, type GroupDetails, type GroupListing } from './kafka/groups.js';
 
 export interface ConnectOptions {
   /** `host:port` of the SC. Default: FRESHET_ENDPOINT, else the profile file, else 127.0.0.1:9003. */
@@ -30,6 +34,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** Default 10 000. */
   connectTimeoutMs?: number;
+  /** `host:port` of the node's Kafka listener, for idempotent producers and consumer groups. Default FRESHET_KAFKA_ENDPOINT, else the SC's host on port 9092. */
+  kafkaEndpoint?: string;
   /** How long metadata and other idempotent requests retry across reconnects (ms). Default 10 000. */
   retryTimeoutMs?: number;
 }
@@ -75,7 +81,9 @@ export class Freshet {
     };
     const sc = new Link(parseEndpoint(endpoint), { ...linkOptions, explainRefusal: true });
     const connection = await sc.connection();
-    return new Freshet(sc, linkOptions, connection.platformVersion);
+    const client = new Freshet(sc, linkOptions, connection.platformVersion);
+    client.kafkaEndpoint = options.kafkaEndpoint ?? defaultKafkaEndpoint(endpoint);
+    return client;
   }
 
   /** `host:port` of the SC. */
@@ -83,9 +91,29 @@ export class Freshet {
     return this.sc.endpoint;
   }
 
-  /** A producer for one topic (TopicNotFoundError, listing the topics that exist, if it has none). */
-  async producer(topic: string, options: ProducerOptions = {}): Promise<Producer> {
+  /** `host:port` of the node's Kafka listener (idempotent producers, consumer groups). */
+  kafkaEndpoint = '127.0.0.1:9092';
+  private readonly kafkaClients = new Set<{ close(): Promise<void> }>();
+
+  /**
+   * A producer for one topic (TopicNotFoundError, listing the topics that
+   * exist, if it has none). With `idempotent: true`, retries never store a
+   * record twice: it produces through the node's Kafka listener, which drops
+   * a resent batch and answers it as stored.
+   */
+  async producer(topic: string, options: { idempotent: true } & Omit<IdempotentProducerOptions, 'kafkaEndpoint'>): Promise<IdempotentProducer>;
+  async producer(topic: string, options?: ProducerOptions & { idempotent?: false }): Promise<Producer>;
+  async producer(
+    topic: string,
+    options: (ProducerOptions & { idempotent?: false }) | ({ idempotent: true } & Omit<IdempotentProducerOptions, 'kafkaEndpoint'>) = {},
+  ): Promise<Producer | IdempotentProducer> {
     this.checkOpen();
+    if (options.idempotent) {
+      const { idempotent: _idempotent, ...rest } = options;
+      const idempotentProducer = await IdempotentProducer.create(topic, { ...rest, kafkaEndpoint: this.kafkaEndpoint });
+      this.kafkaClients.add(idempotentProducer);
+      return idempotentProducer;
+    }
     const producer = await Producer.create(this.context, topic, options, () => this.producers.delete(producer));
     this.producers.add(producer);
     return producer;
@@ -98,6 +126,28 @@ export class Freshet {
     this.consumers.add(consumer);
     void consumer.closedPromise().then(() => this.consumers.delete(consumer));
     return consumer;
+  }
+
+  /**
+   * A member of a consumer group on one topic (the Kafka listener's groups,
+   * shared with Kafka clients): partitions are split among the members and
+   * offsets committed for the group.
+   */
+  async groupConsumer(topic: string, options: Omit<GroupConsumerOptions, 'kafkaEndpoint'>): Promise<GroupConsumer> {
+    this.checkOpen();
+    const consumer = await GroupConsumer.create(topic, { ...options, kafkaEndpoint: this.kafkaEndpoint });
+    this.kafkaClients.add(consumer);
+    return consumer;
+  }
+
+  /** The consumer groups of the node. */
+  listConsumerGroups(): Promise<GroupListing[]> {
+    return listConsumerGroups(this.kafkaEndpoint);
+  }
+
+  /** A group's members, assignments, committed offsets and lag. */
+  describeConsumerGroup(group: string): Promise<GroupDetails> {
+    return describeConsumerGroup(this.kafkaEndpoint, group);
   }
 
   /** Stored offsets of named consumers (all, or those matching the filter). */
@@ -117,6 +167,7 @@ export class Freshet {
     if (this.closed) return;
     await Promise.allSettled([...this.producers].map((producer) => producer.close()));
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()));
+    await Promise.allSettled([...this.kafkaClients].map((client) => client.close()));
     this.closed = true;
     for (const link of this.spuLinks.values()) link.close();
     this.sc.close();
@@ -152,6 +203,9 @@ export type { StoredConsumerOffset, ConsumerOffsetFilter } from './offsets.js';
 export type { TopicInfo, PartitionInfo, SpuInfo, TopicCompression, TopicStatusLabel, PartitionStatusLabel } from './metadata.js';
 export type { CompressionName } from '../protocol/compression.js';
 export { keyPartition, Partitioner } from './partitioner.js';
+export { IdempotentProducer, ProduceRefusedError, type IdempotentProducerOptions } from './kafka/idempotent-producer.js';
+export { GroupConsumer, rangeAssign, type GroupConsumerOptions, type GroupRecord } from './kafka/group-consumer.js';
+export type { GroupDetails, GroupListing, GroupMemberInfo, GroupPartitionLag } from './kafka/groups.js';
 export { resolveEndpoint, loadProfileConfig, defaultProfilePath, DEFAULT_ENDPOINT, type ProfileConfig } from './profile.js';
 export {
   FreshetError,
