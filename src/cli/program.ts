@@ -6,6 +6,7 @@ import { clusterCommand } from './commands/cluster.js';
 import { connectorCommand } from './commands/connector.js';
 import { consumeCommand } from './commands/consume.js';
 import { consumerCommand } from './commands/consumer.js';
+import { consumerGroupCommand } from './commands/consumer-group.js';
 import { dataflowCommand } from './commands/dataflow.js';
 import { partitionCommand } from './commands/partition.js';
 import { produceCommand } from './commands/produce.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
     .addCommand(consumerCommand())
+    .addCommand(consumerGroupCommand())
     .addCommand(smartmoduleCommand())
     .addCommand(connectorCommand())
     .addCommand(dataflowCommand())

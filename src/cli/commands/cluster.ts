@@ -33,13 +33,22 @@ interface StartOptions {
   host: string;
   flush: FlushPolicy;
   consolePort?: number;
+  /** 0 turns the Kafka listener off. */
+  kafkaPort?: number;
   daemon?: boolean;
+}
+
+/** `--kafka-port`: 0 is off (on the command line; in a node config, 0 picks a free port). */
+function kafkaConfig(port: number | undefined): { kafka?: { enabled?: boolean; port?: number } } {
+  if (port === undefined) return {};
+  return port === 0 ? { kafka: { enabled: false } } : { kafka: { port } };
 }
 
 async function runClusterStart(options: StartOptions): Promise<void> {
   if (options.daemon) {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
     if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
+    if (options.kafkaPort !== undefined) args.push('--kafka-port', String(options.kafkaPort));
     const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
@@ -57,11 +66,13 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       host: options.host,
       storage: { flush: options.flush },
       ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
+      ...kafkaConfig(options.kafkaPort),
     }),
   );
   process.stderr.write(
     `Freshet is running.\n  SC  (connect here): ${node.endpoint}\n  SPU: ${options.host}:${node.spuPort}\n` +
       (node.consoleUrl ? `  console: ${node.consoleUrl}\n` : '') +
+      (node.kafka ? `  Kafka: ${options.host}:${node.kafka.port}\n` : '') +
       `  data: ${options.dataDir}\nPress Ctrl-C to stop.\n`,
   );
   stopOnSignals(() => node.stop(), { what: 'the node', doing: 'flushing partitions' });
@@ -96,6 +107,7 @@ export function clusterCommand(): Command {
     .option('--spu-port <port>', 'SPU port (advertised to clients for produce and consume)', parsePort, DEFAULT_SPU_PORT)
     .option('--host <host>', 'address to listen on and to advertise', '127.0.0.1')
     .option('--console-port <port>', 'port of the console: web page with live plots, dataflow and connector APIs, /metrics (default 9080 with the default SC port, else a free one)', parsePort)
+    .option('--kafka-port <port>', 'port of the Kafka listener (default 9092 with the default SC port, else a free one; 0 turns it off)', parsePort)
     .addOption(
       new Option(
         '--flush <policy>',

@@ -27,6 +27,8 @@ interface ConsumeFlags extends SmartModuleFlags {
   suppressUnknown?: boolean;
   output: RecordFormat;
   consumer?: string;
+  group?: string;
+  kafka?: string;
 }
 
 function parseRecordFormat(text: string): RecordFormat {
@@ -72,8 +74,17 @@ async function runConsume(topic: string, flags: ConsumeFlags, command: Command):
   const start = startOffset(flags);
   const options = await consumerOptions(flags, start.spec);
   const out = stdoutWriter();
+  if (flags.group !== undefined) {
+    const positional = ['partition', 'head', 'tail', 'offset', 'start', 'end', 'consumer'] as const;
+    const clash = positional.find((name) => flags[name] !== undefined);
+    if (clash) throw usageError(`--group cannot be used with --${clash}: the group decides partitions and positions`);
+  }
   await withClient(command, async (freshet) => {
-    const consumer = await freshet.consumer(topic, options);
+    if (flags.kafka !== undefined) freshet.kafkaEndpoint = flags.kafka;
+    const consumer =
+      flags.group !== undefined
+        ? await freshet.groupConsumer(topic, { group: flags.group, startAt: flags.beginning ? 'beginning' : 'end', stopWhenIdle: flags.disableContinuous === true })
+        : await freshet.consumer(topic, options);
     if (process.stdout.isTTY) {
       const until = flags.end !== undefined ? ` until offset ${flags.end} (inclusive)` : '';
       process.stderr.write(styleFor(process.stderr).bold(`Consuming records from '${topic}'${start.text}${until}`) + '\n');
@@ -122,7 +133,9 @@ export function consumeCommand(): Command {
         .argParser(parseRecordFormat)
         .default('dynamic'),
     )
-    .option('-c, --consumer <id>', 'named consumer: its position is stored on the node and resumed next time');
+    .option('-c, --consumer <id>', 'named consumer: its position is stored on the node and resumed next time')
+    .option('-g, --group <group>', 'consume as a member of this consumer group (shared with Kafka clients): partitions are split among members, offsets committed for the group; -B starts partitions without a committed offset at the beginning')
+    .option('--kafka <host:port>', "the node's Kafka listener, for --group (default FRESHET_KAFKA_ENDPOINT, else the node's host on port 9092)");
   return addSmartModuleOptions(command, 'on the stream')
     .addHelpText(
       'after',
@@ -133,6 +146,7 @@ export function consumeCommand(): Command {
         "freshet consume events -B -d -F '{{time}} {{partition}}/{{offset}} {{key}}={{value}}'",
         'freshet consume events -p 0 -o 42 --end 99',
         'freshet consume events -B --consumer billing     # resumes where "billing" stopped',
+        'freshet consume events -B --group billing        # shares the partitions with the other members of "billing"',
         'freshet consume events -B -d --smartmodule-path filter.wasm -e regex=buy',
       ),
     )

@@ -18,6 +18,8 @@ export interface GroupConsumerOptions {
   heartbeatIntervalMs?: number;
   /** Longest wait of one fetch for new records. Default 500 ms. */
   maxWaitMs?: number;
+  /** End the iteration at the first fetch that finds nothing new (after at least one assignment). Default false. */
+  stopWhenIdle?: boolean;
 }
 
 export interface GroupRecord {
@@ -78,7 +80,7 @@ export class GroupConsumer implements AsyncIterable<GroupRecord> {
     private readonly partitionCount: number,
     options: GroupConsumerOptions,
   ) {
-    this.options = { clientId: 'freshet', startAt: 'beginning', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, maxWaitMs: 500, ...options };
+    this.options = { clientId: 'freshet', startAt: 'beginning', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, maxWaitMs: 500, stopWhenIdle: false, ...options };
   }
 
   static async create(topic: string, options: GroupConsumerOptions): Promise<GroupConsumer> {
@@ -116,6 +118,7 @@ export class GroupConsumer implements AsyncIterable<GroupRecord> {
           continue;
         }
         records = await this.fetch();
+        if (records.length === 0 && this.options.stopWhenIdle) break;
       } catch (err) {
         // close() ends the connections under a fetch in flight: that is the end of the iteration, not an error.
         if (this.closed) return;
