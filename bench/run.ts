@@ -6,6 +6,7 @@ import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type Thr
 import { benchDataflow } from './dataflow.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
 import { benchSmartModules } from './smartmodules.js';
+import { benchKafka } from './kafka.js';
 import { benchSqlSink } from './sql-sink.js';
 
 /**
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   let dataflowSection: string;
   let sqlSinkSection: string;
   let smartModulesSection: string;
+  let kafkaSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
@@ -62,6 +64,14 @@ async function main(): Promise<void> {
     // SmartModules (bench/smartmodules.ts): records/s through regex-filter and regex-filter → jolt (wasm) against
     // the same logic in plain JS, and consume with and without a SmartModule on the node.
     smartModulesSection = await benchSmartModules(node.endpoint, scale);
+
+    // Kafka listener (bench/kafka.ts): kafkajs and @platformatic/kafka produce and consume (rows beside the
+    // Fluvio and Freshet clients'), kafkajs reading Fluvio-produced records, and a 3-member group's rebalance.
+    const kafkaEndpoint = /Kafka: (\S+)/.exec(node.stderr())?.[1];
+    if (!kafkaEndpoint) throw new Error('the node did not report its Kafka listener');
+    const kafka = await benchKafka(node.endpoint, kafkaEndpoint, scale);
+    results.push(...kafka.results);
+    kafkaSection = kafka.section;
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
@@ -69,7 +79,7 @@ async function main(): Promise<void> {
   }
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}`);
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}`);
 }
 
 await main();
