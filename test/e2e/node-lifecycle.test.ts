@@ -37,7 +37,7 @@ test('a node whose SC port is taken fails to start and releases the data dir loc
     const node = await startTestNode({ dataDir, spuPort });
     try {
       assert.equal(node.spuPort, spuPort);
-      assert.deepEqual(node.parts, ['data dir lock', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener', 'connectors', 'dataflows', 'console']);
+      assert.deepEqual(node.parts, ['data dir lock', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener', 'kafka listener', 'connectors', 'dataflows', 'console']);
     } finally {
       await node.stop();
     }
@@ -49,7 +49,7 @@ test('a node whose SC port is taken fails to start and releases the data dir loc
 
 test('a stopped node has closed every listener and released its lock; stop twice is one stop', async () => {
   const node = await startTestNode();
-  const ports = [node.scPort, node.spuPort, Number(new URL(node.consoleUrl!).port)];
+  const ports = [node.scPort, node.spuPort, node.kafka!.port, Number(new URL(node.consoleUrl!).port)];
   for (const port of ports) assert.equal(await listening(port), true);
   const first = node.stop();
   assert.equal(node.stop(), first);
@@ -60,12 +60,13 @@ test('a stopped node has closed every listener and released its lock; stop twice
 });
 
 test('parts left out by the config are not started', async () => {
-  const node = await startTestNode({ console: { enabled: false }, dataflows: { enabled: false }, connectors: { enabled: false } });
+  const node = await startTestNode({ console: { enabled: false }, dataflows: { enabled: false }, connectors: { enabled: false }, kafka: { enabled: false } });
   try {
     assert.deepEqual(node.parts, ['data dir lock', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener']);
     assert.equal(node.consoleUrl, undefined);
     assert.equal(node.dataflows, undefined);
     assert.equal(node.connectors, undefined);
+    assert.equal(node.kafka, undefined);
   } finally {
     await node.stop();
     await removeDir(node.dataDir);
