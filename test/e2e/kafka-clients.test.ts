@@ -4,6 +4,9 @@ import { createTopic, stopTestNode } from '../helpers/test-node.js';
 import { connectFluvio, Offset, take, type FluvioClient } from '../helpers/fluvio.js';
 import { eventually, kafkaBroker, kafkajs, run, startKafkaTestNode } from '../helpers/kafka.js';
 import { Freshet } from '../../src/client/index.js';
+import { RawKafka } from '../helpers/kafka-raw.js';
+import { KafkaApiKey } from '../../src/protocol/kafka/api-keys.js';
+import { decodeKafkaBatch, encodeKafkaBatch } from '../../src/protocol/kafka/records.js';
 
 let node: Awaited<ReturnType<typeof startKafkaTestNode>>;
 let broker: string;
@@ -148,5 +151,34 @@ test('timestamps survive both ways between our client and kafkajs', async () => 
     assert.deepEqual(out.trim().split('\n'), ['ours|v1|1700000000000', 'theirs|v2|1700000000500']);
   } finally {
     await freshet.close();
+  }
+});
+
+test('a Fetch long poll is answered by the append, not by its max wait', { timeout: 20_000 }, async () => {
+  await createTopic(node, 'long-poll');
+  const raw = await RawKafka.connect(node.kafka!.port);
+  try {
+    // max_wait_ms 30 s is beyond this test's 20 s deadline: only the append can answer in time.
+    const answer = raw.request<{ responses: { partitions: { errorCode: number; highWatermark: number; records: Buffer | null }[] }[] }>(KafkaApiKey.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 30_000,
+      minBytes: 1,
+      maxBytes: 1024 * 1024,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic: 'long-poll', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1024 * 1024 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await node.replicas.get('long-poll', 0)!.append([encodeKafkaBatch([{ value: Buffer.from('woken') }], { firstTimestamp: Date.now() })]);
+    const partition = (await answer).responses[0].partitions[0];
+    assert.equal(partition.errorCode, 0);
+    assert.equal(partition.highWatermark, 1);
+    const records = await decodeKafkaBatch(partition.records!);
+    assert.equal(records[0].value!.toString(), 'woken');
+  } finally {
+    raw.close();
   }
 });

@@ -313,7 +313,6 @@ export class GroupCoordinator extends EventEmitter<CoordinatorEvents> {
     const rebalanceTimeout = Math.max(0, ...[...group.members.values()].map((m) => m.rebalanceTimeoutMs));
     const wait = initial ? this.limits.initialRebalanceDelayMs : rebalanceTimeout;
     group.rebalanceTimer = setTimeout(() => this.completeJoin(group, true), wait);
-    group.rebalanceTimer.unref();
     this.log.info({ group: group.groupId, members: group.members.size }, 'group rebalances');
     if (!initial) this.maybeCompleteJoin(group);
   }
@@ -391,7 +390,6 @@ export class GroupCoordinator extends EventEmitter<CoordinatorEvents> {
       this.remove(group, member);
       this.afterRemoval(group);
     }, member.sessionTimeoutMs);
-    member.sessionTimer.unref();
   }
 
   private remove(group: Group, member: Member): void {
