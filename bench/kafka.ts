@@ -43,34 +43,10 @@ async function benchKafkajs(broker: string, records: number, bytes: number): Pro
   const producer = kafka.producer();
   await producer.connect();
   const value = Buffer.alloc(bytes, 0x78);
-  const perRequest = Math.max(1, Math.floor((512 * 1024) / bytes));
-  const produceStart = process.hrtime.bigint();
-  const inflight: Promise<unknown>[] = [];
-  for (let sent = 0; sent < records; sent += perRequest) {
-    const count = Math.min(perRequest, records - sent);
-    inflight.push(producer.send({ topic, messages: Array.from({ length: count }, () => ({ value })) }));
-    if (inflight.length >= 4) await inflight.shift();
-  }
-  await Promise.all(inflight);
-  const produceSeconds = Number(process.hrtime.bigint() - produceStart) / 1e9;
+  const produceSeconds = await produceInRequests(records, bytes, (count) => producer.send({ topic, messages: Array.from({ length: count }, () => ({ value })) }));
   await producer.disconnect();
 
-  const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let received = 0;
-  let consumeStart = 0n;
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (consumeStart === 0n) consumeStart = process.hrtime.bigint();
-        received += batch.messages.length;
-        if (received >= records) resolve();
-      },
-    });
-  });
-  const consumeSeconds = Number(process.hrtime.bigint() - consumeStart) / 1e9;
-  await consumer.disconnect();
+  const consumeSeconds = await consumeWithKafkajs(kafka, topic, records);
   await admin.deleteTopics({ topics: [topic] });
   await admin.disconnect();
   return [throughput(`kafkajs produce ${bytes} B (Kafka listener)`, records, bytes, produceSeconds), throughput(`kafkajs consume ${bytes} B (Kafka listener)`, records, bytes, consumeSeconds)];
@@ -80,16 +56,7 @@ async function benchPlatformatic(broker: string, records: number, bytes: number)
   const topic = `bench-platformatic-${bytes}-${Date.now()}`;
   const producer = new PlatformaticProducer({ clientId: 'bench', bootstrapBrokers: [broker], autocreateTopics: true });
   const value = Buffer.alloc(bytes, 0x78);
-  const perRequest = Math.max(1, Math.floor((512 * 1024) / bytes));
-  const produceStart = process.hrtime.bigint();
-  const inflight: Promise<unknown>[] = [];
-  for (let sent = 0; sent < records; sent += perRequest) {
-    const count = Math.min(perRequest, records - sent);
-    inflight.push(producer.send({ messages: Array.from({ length: count }, () => ({ topic, value })) }));
-    if (inflight.length >= 4) await inflight.shift();
-  }
-  await Promise.all(inflight);
-  const produceSeconds = Number(process.hrtime.bigint() - produceStart) / 1e9;
+  const produceSeconds = await produceInRequests(records, bytes, (count) => producer.send({ messages: Array.from({ length: count }, () => ({ topic, value })) }));
   await producer.close();
 
   const consumer = new PlatformaticConsumer({ groupId: `${topic}-reader`, clientId: 'bench', bootstrapBrokers: [broker] });
@@ -119,6 +86,27 @@ async function benchConvertedConsume(endpoint: string, broker: string, records: 
   for (let i = 0; i < records; i++) void producer.send(null, value);
   await producer.flush();
   const kafka = new Kafka({ clientId: 'bench', brokers: [broker], ...quiet });
+  const seconds = await consumeWithKafkajs(kafka, topic, records);
+  await freshet.admin.deleteTopic(topic);
+  await freshet.close();
+  return throughput(`kafkajs consume ${bytes} B produced by the Freshet client (converted)`, records, bytes, seconds);
+}
+
+/** Sends `records` in requests of 512 KiB of records, four in flight; the seconds it took. */
+async function produceInRequests(records: number, bytes: number, send: (count: number) => Promise<unknown>): Promise<number> {
+  const perRequest = Math.max(1, Math.floor((512 * 1024) / bytes));
+  const start = process.hrtime.bigint();
+  const inflight: Promise<unknown>[] = [];
+  for (let sent = 0; sent < records; sent += perRequest) {
+    inflight.push(send(Math.min(perRequest, records - sent)));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** A kafkajs group member reading the whole topic from the beginning: seconds from its first batch to the last record. */
+async function consumeWithKafkajs(kafka: Kafka, topic: string, records: number): Promise<number> {
   const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -135,9 +123,7 @@ async function benchConvertedConsume(endpoint: string, broker: string, records: 
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await consumer.disconnect();
-  await freshet.admin.deleteTopic(topic);
-  await freshet.close();
-  return throughput(`kafkajs consume ${bytes} B produced by the Freshet client (converted)`, records, bytes, seconds);
+  return seconds;
 }
 
 const SESSION_TIMEOUT_MS = 3000;
