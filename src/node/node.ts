@@ -22,6 +22,8 @@ import { DEFAULT_CONSOLE_PORT, startConsole, type ConsoleServer } from '../conso
 import type { NodeConfig } from './config.js';
 import { DEFAULT_SC_PORT } from './defaults.js';
 import { Lifecycle } from './lifecycle.js';
+import { checkExposure, openSecurity } from './security.js';
+import type { Authorizer, UserStore } from '../server/auth/index.js';
 import { nodeMetrics } from './metrics.js';
 
 /** Read-only gauges of a running node's sessions (for tests and diagnostics). */
@@ -44,6 +46,9 @@ export interface RunningNode {
   readonly topics: TopicRegistry;
   readonly smartmodules: SmartModuleRegistry;
   readonly replicas: ReplicaManager;
+  /** The node's users (SCRAM credentials, tokens) and its authorization check. */
+  readonly users: UserStore;
+  readonly authorizer: Authorizer;
   /** Managed connectors (undefined when disabled). */
   readonly connectors: ConnectorService | undefined;
   /** Managed dataflows (undefined when disabled). */
@@ -70,6 +75,7 @@ async function namedSmartModule(registry: SmartModuleRegistry, name: string): Pr
 /** Starts one Freshet node. Port 0 picks free ports (tests use that). */
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.logger;
+  checkExposure(config);
   const life = new Lifecycle(log);
   const node = await life.compose(async () => {
     await mkdir(config.dataDir, { recursive: true });
@@ -78,16 +84,18 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
     const topics = await TopicRegistry.open(config.dataDir, replicas);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
+    const security = await openSecurity(config, log);
 
     const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
     const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
-    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log);
+    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log, security.listener);
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
     const sc = new TcpListener(
       'sc',
       scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort } }),
       config.limits,
       log,
+      security.listener,
     );
     const scPort = await life.start('sc listener', () => sc.listen(config.host, config.scPort), () => sc.close());
     const endpoint = `${config.host}:${scPort}`;
@@ -159,7 +167,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         (server) => server.close(),
       );
     }
-    return { replicas, topics, smartmodules, spuPort, scPort, endpoint, stats, connectors, dataflows, consoleUrl: consoleServer?.url };
+    return { replicas, topics, smartmodules, users: security.users, authorizer: security.authorizer, spuPort, scPort, endpoint, stats, connectors, dataflows, consoleUrl: consoleServer?.url };
   });
   log.info(
     { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },

@@ -5,6 +5,7 @@ import { Reader, Writer, DecodeError } from '../../protocol/codec.js';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 import type { ServerLimits } from '../limits.js';
+import { ANONYMOUS, type Principal } from '../auth/acl.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -34,6 +35,8 @@ let nextConnectionId = 1;
 export class Connection {
   readonly id = nextConnectionId++;
   readonly peer: string;
+  /** Who is asking, set by the listener when the connection is accepted (and by a SASL exchange). */
+  principal: Principal = ANONYMOUS;
   private readonly frames: FrameReader;
   private readonly closeController = new AbortController();
   private inFlight = 0;
