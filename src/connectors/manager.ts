@@ -18,7 +18,7 @@ import { parseConnectorConfig, type ConnectorConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { newStats, superviseConnector, type ConnectorStats, type ConnectorStatus } from './runtime.js';
 import { envSecretStore, fileSecretStore, type SecretStore } from './secrets.js';
-import { readJsonIfExists, writeJsonAtomic } from '../server/sc/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../common/index.js';
 
 export const CONNECTORS_DIR = 'connectors';
 const LOG_LINES = 500;

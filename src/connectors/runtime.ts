@@ -21,6 +21,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Freshet, Offset, ServerError, type Consumer, type ConsumerRecord, type CreateTopicOptions, type Producer } from '../client/index.js';
+import { backoffDelay } from '../common/index.js';
 import type { SmartRecord } from '../smartengine/index.js';
 import type { ConnectorConfig } from './config.js';
 import { RejectedRecord, type SinkRecord, type SourceRecord, type Sink, type Source } from './connector.js';
@@ -81,12 +82,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Exponential backoff with ±20 % jitter. */
-export function backoffMs(attempt: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 /** Creates the topic unless it exists. */
@@ -299,7 +294,7 @@ async function runSink(client: Freshet, config: ConnectorConfig, options: Runtim
               throw new Error(`writing ${records.length} record(s) failed ${maxAttempts} times, last: ${(err as Error).message}`, { cause: err });
             }
             stats.retries++;
-            const wait = backoffMs(attempt, retryMin, retryMax);
+            const wait = backoffDelay(attempt, { minMs: retryMin, maxMs: retryMax });
             const message = `write failed (attempt ${attempt + 1}/${maxAttempts}), retrying in ${wait} ms: ${(err as Error).message}`;
             log.warn({ err: (err as Error).message, attempt: attempt + 1, waitMs: wait }, 'sink write failed, retrying');
             options.onWarning?.(message);
@@ -399,7 +394,7 @@ export async function superviseConnector(options: SuperviseOptions): Promise<Con
         return { ...status };
       }
       if (Date.now() - started >= healthyAfter) attempt = 0;
-      const wait = backoffMs(attempt++, minBackoff, maxBackoff);
+      const wait = backoffDelay(attempt++, { minMs: minBackoff, maxMs: maxBackoff });
       log.error({ err: message, restartInMs: wait }, 'connector failed; restarting');
       report({
         state: 'restarting',

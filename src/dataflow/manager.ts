@@ -22,7 +22,7 @@ import { Freshet } from '../client/index.js';
 import { NotFoundError, type DataflowHost } from './http.js';
 import { DataflowRuntime, type DataflowState, type OutputEvent } from './runner.js';
 import { parseDataflowYaml } from './yaml.js';
-import { readJsonIfExists, writeJsonAtomic } from '../server/sc/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../common/index.js';
 
 export const DATAFLOWS_DIR = 'dataflows';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
