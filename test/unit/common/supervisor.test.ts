@@ -176,7 +176,8 @@ describe('Supervisor', () => {
     await supervisor.close();
   });
 
-  it('a stop asked while starting aborts the start; a start that ignores the abort is stopped once it runs', async () => {
+  /** Asks a unit to stop while its start waits on a gate, then lets the start end as `settle` says. */
+  async function stopWhileStarting(settle: (gate: Deferred<void>) => void) {
     const { supervisor, until } = supervised();
     const gate = deferred<void>();
     const unit = new FakeUnit([gate]);
@@ -184,24 +185,20 @@ describe('Supervisor', () => {
     await until('slow', (s) => s.state === 'starting');
     const stopping = supervisor.setDesired('slow', 'stopped');
     assert.equal(unit.signals[0].aborted, true, 'the start in progress is told to give up');
-    gate.resolve();
+    settle(gate);
     assert.equal((await added).state, 'stopped');
-    assert.equal((await stopping).state, 'stopped');
+    return { supervisor, unit, status: await stopping };
+  }
+
+  it('a stop asked while starting aborts the start; a start that ignores the abort is stopped once it runs', async () => {
+    const { supervisor, unit, status } = await stopWhileStarting((gate) => gate.resolve());
+    assert.equal(status.state, 'stopped');
     assert.equal(unit.runs[0].stops, 1, 'the run the start produced anyway is stopped');
     assert.equal(supervisor.running('slow'), undefined);
-    await supervisor.close();
   });
 
   it('a start aborted by a stop that then fails leaves the unit stopped, not failed', async () => {
-    const { supervisor, until } = supervised();
-    const gate = deferred<void>();
-    const unit = new FakeUnit([gate]);
-    const added = supervisor.add('slow', unit, 'running');
-    await until('slow', (s) => s.state === 'starting');
-    const stopping = supervisor.setDesired('slow', 'stopped');
-    gate.reject(new Error('aborted'));
-    assert.equal((await added).state, 'stopped');
-    const status = await stopping;
+    const { status } = await stopWhileStarting((gate) => gate.reject(new Error('aborted')));
     assert.equal(status.state, 'stopped');
     assert.equal(status.lastError, undefined);
     assert.equal(status.restarts, 0);
