@@ -14,6 +14,7 @@
 
 import type net from 'node:net';
 import os from 'node:os';
+import { backoffDelay } from '../common/index.js';
 import { Reader, Writer } from '../protocol/codec.js';
 import { encodeRequestHeader } from '../protocol/header.js';
 import { negotiateVersion, type ApiVersionKey } from '../protocol/api-keys.js';
@@ -381,13 +382,11 @@ export interface LinkOptions extends ConnectionOptions {
   retryTimeoutMs?: number;
 }
 
+/** Retries of idempotent requests and stream reconnects. */
+export const RECONNECT_BACKOFF = { minMs: 50, maxMs: 1000 };
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Exponential backoff delays: initial, doubling, capped. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
 }
 
 /**
@@ -437,7 +436,7 @@ export class Link {
         return await connection.send(api, req, { timeoutMs: opts.timeoutMs });
       } catch (err) {
         if (!(err instanceof ConnectionError) || this.closed || Date.now() >= deadline) throw err;
-        await sleep(backoffDelay(attempt, 50, 1000));
+        await sleep(backoffDelay(attempt, RECONNECT_BACKOFF));
       }
     }
   }
