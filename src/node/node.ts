@@ -15,7 +15,7 @@ import { SmartModuleService } from '../server/spu/smartmodules.js';
 import { TcpListener } from '../server/net/tcp-listener.js';
 import { acquireDataDirLock } from '../server/data-dir-lock.js';
 import { SmartEngine } from '../smartengine/index.js';
-import { builtinSmartModule } from '../smartengine/builtins.js';
+import { smartModuleLookup } from '../smartengine/resolver.js';
 import { startConnectorService, type ConnectorService } from '../connectors/service.js';
 import { DataflowManager } from '../dataflow/manager.js';
 import { DEFAULT_CONSOLE_PORT, startConsole, type ConsoleServer } from '../console/server.js';
@@ -62,16 +62,6 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/**
- * A SmartModule named in a request: one registered on this node, else a
- * built-in (infinyon/jolt, infinyon/regex-filter, ...), so that transforms
- * copied from Fluvio's documentation work without a hub download.
- */
-async function namedSmartModule(registry: SmartModuleRegistry, name: string): Promise<Uint8Array | undefined> {
-  const module = registry.resolve(name);
-  return module ? registry.payload(module) : builtinSmartModule(name);
-}
-
 /** Starts one Freshet node. Port 0 picks free ports (tests use that). */
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.logger;
@@ -86,7 +76,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
     const security = await openSecurity(config, log);
 
-    const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
+    // Registered first, then built-in: the same rule as dataflows, connectors and `sm test`.
+    const registered = async (name: string) => {
+      const module = smartmodules.resolve(name);
+      return module ? smartmodules.payload(module) : undefined;
+    };
+    const smartmoduleService = new SmartModuleService(engine, smartModuleLookup(registered), log);
     const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
     const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log, security.listener);
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());

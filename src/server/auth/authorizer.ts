@@ -7,8 +7,7 @@
 
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readJsonIfExists, writeJsonAtomic } from '../sc/json-file.js';
-import { SerialQueue } from '../sc/serial-queue.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 import { decide, formatRule, MAX_ACL_RULES, parseAclRules, sameRule, type AclRule, type Operation, type Principal, type ResourceType } from './acl.js';
 
 export const ACLS_FILE = path.join('metadata', 'acls.json');
