@@ -27,19 +27,16 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 
 import {
-  BATCH_HEADER_LEN,
-  BATCH_LEN_OVERHEAD,
-  BATCH_LEN_POS,
-  headerProblem,
-  LAST_OFFSET_DELTA_POS,
-  MAGIC_POS,
-  MAGIC_V2,
-  MAX_TIMESTAMP_POS,
+  BATCH_HEADER_SIZE,
+  BATCH_MAGIC,
+  BATCH_PREAMBLE_SIZE,
+  BatchOffset,
   NO_TIMESTAMP,
-  readBatchHeader,
+  readBatchLength,
   readI64,
-  writeI64,
-} from './batch-layout.js';
+  setBaseOffset,
+} from '../protocol/record-batch.js';
+import { readStoredHeader } from './batch-layout.js';
 import { resolveStorageConfig, type StorageConfig } from './config.js';
 import { OffsetOutOfRangeError, StorageError } from './errors.js';
 import {
@@ -473,13 +470,14 @@ export class FilePartitionStore implements PartitionStore {
     if (b.length > this.config.maxBatchSize) {
       return err('BATCH_TOO_LARGE', `batch of ${b.length} bytes exceeds maxBatchSize ${this.config.maxBatchSize}`);
     }
-    if (b.length < BATCH_HEADER_LEN) return err('INVALID_BATCH', `${b.length} bytes is shorter than a batch header`);
-    const batchLen = b.readInt32BE(BATCH_LEN_POS);
-    if (batchLen + BATCH_LEN_OVERHEAD !== b.length) {
-      return err('INVALID_BATCH', `batch_len ${batchLen} does not match buffer length ${b.length}`);
+    if (b.length < BATCH_HEADER_SIZE) return err('INVALID_BATCH', `${b.length} bytes is shorter than a batch header`);
+    const batchLength = readBatchLength(b, 0);
+    if (BATCH_PREAMBLE_SIZE + batchLength !== b.length) {
+      return err('INVALID_BATCH', `batch_len ${batchLength} does not match buffer length ${b.length}`);
     }
-    if (b.readInt8(MAGIC_POS) !== MAGIC_V2) return err('INVALID_BATCH', `magic ${b.readInt8(MAGIC_POS)} != 2`);
-    if (b.readInt32BE(LAST_OFFSET_DELTA_POS) < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
+    const magic = b.readInt8(BatchOffset.magic);
+    if (magic !== BATCH_MAGIC) return err('INVALID_BATCH', `magic ${magic} != ${BATCH_MAGIC}`);
+    if (b.readInt32BE(BatchOffset.lastOffsetDelta) < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
     return undefined;
   }
 
@@ -596,7 +594,7 @@ export class FilePartitionStore implements PartitionStore {
     for (const req of group) {
       const baseOffset = this.leo;
       for (const batch of req.batches) {
-        const delta = batch.readInt32BE(LAST_OFFSET_DELTA_POS);
+        const delta = batch.readInt32BE(BatchOffset.lastOffsetDelta);
         let seg = this.active;
         const position = seg.size + pendingBytes;
         if (
@@ -609,10 +607,10 @@ export class FilePartitionStore implements PartitionStore {
           seg = this.active;
         }
         const offset = this.leo;
-        writeI64(batch, 0, offset);
+        setBaseOffset(batch, offset);
         assert.ok(seg.builder !== undefined, 'active segment has an index builder');
         seg.builder.observe(offset - seg.baseOffset, seg.size + pendingBytes);
-        const ts = readI64(batch, MAX_TIMESTAMP_POS);
+        const ts = readI64(batch, BatchOffset.maxTimestamp);
         if (seg.maxTimestamp === undefined || ts > seg.maxTimestamp) {
           seg.maxTimestamp = ts;
           seg.maxTimestampRel = offset - seg.baseOffset;
@@ -802,14 +800,14 @@ export class FilePartitionStore implements PartitionStore {
         const end = seg.committedSize;
         while (pos < end && !done) {
           const budget = Math.max(maxBytes - bytes, 0);
-          const want = chunks.length === 0 ? budget + this.config.indexIntervalBytes + BATCH_HEADER_LEN : budget;
+          const want = chunks.length === 0 ? budget + this.config.indexIntervalBytes + BATCH_HEADER_SIZE : budget;
           const len = Math.min(end - pos, Math.max(MIN_READ_BYTES, Math.min(want, MAX_READ_BYTES)));
           const buf = await this.readAt(seg, pos, len);
           let i = 0;
-          while (i + BATCH_HEADER_LEN <= buf.length) {
-            const h = readBatchHeader(buf, i);
-            const problem = headerProblem(h) ?? (h.baseOffset !== expected ? `base_offset ${h.baseOffset} != ${expected}` : undefined);
-            if (problem !== undefined) {
+          while (i + BATCH_HEADER_SIZE <= buf.length) {
+            const h = readStoredHeader(buf, i);
+            if (typeof h === 'string' || h.baseOffset !== expected) {
+              const problem = typeof h === 'string' ? h : `base_offset ${h.baseOffset} != ${expected}`;
               if (checkingEntry) {
                 await this.discardIndex(seg, `index entry points at a bad batch (${problem})`);
                 throw new IndexMismatch(problem);
@@ -822,25 +820,25 @@ export class FilePartitionStore implements PartitionStore {
               break;
             }
             const last = h.baseOffset + h.lastOffsetDelta;
-            if (pos + i + h.totalLen > end) throw this.corrupt(seg, pos + i, 'batch extends past the committed end');
+            if (pos + i + h.totalLength > end) throw this.corrupt(seg, pos + i, 'batch extends past the committed end');
             if (last < offset) {
-              i += h.totalLen;
+              i += h.totalLength;
               expected = last + 1;
               continue;
             }
-            if (chunks.length > 0 && bytes + h.totalLen > maxBytes) {
+            if (chunks.length > 0 && bytes + h.totalLength > maxBytes) {
               done = true;
               break;
             }
-            if (i + h.totalLen > buf.length) {
+            if (i + h.totalLength > buf.length) {
               if (i > 0) break; // the next read starts at this batch
               // This batch alone is larger than the read: fetch it whole.
-              chunks.push(await this.readAt(seg, pos, h.totalLen));
+              chunks.push(await this.readAt(seg, pos, h.totalLength));
             } else {
-              chunks.push(buf.subarray(i, i + h.totalLen));
+              chunks.push(buf.subarray(i, i + h.totalLength));
             }
-            bytes += h.totalLen;
-            i += h.totalLen;
+            bytes += h.totalLength;
+            i += h.totalLength;
             expected = last + 1;
             if (bytes >= maxBytes || expected >= hw) {
               done = true;

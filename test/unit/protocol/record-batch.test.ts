@@ -29,8 +29,8 @@ test('record-batch: header constants match the layout', () => {
   assert.equal(p.BATCH_LEN_MIN, 45);
   const batch = producedBatch('flush');
   const header = p.parseBatchHeader(batch, 0);
-  assert.equal(header.batchLength, batch.length);
-  assert.equal(header.batchLength, 92);
+  assert.equal(header.totalLength, batch.length);
+  assert.equal(header.totalLength, 92);
   assert.equal(header.magic, 2);
   assert.equal(header.partitionLeaderEpoch, -1);
   assert.equal(header.lastOffsetDelta, 1);
