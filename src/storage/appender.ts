@@ -1,0 +1,402 @@
+/**
+ * The append path of one partition: validation, group commit and the fsync
+ * policy.
+ *
+ * append() validates synchronously and queues. The writer takes every queued
+ * append at once (up to a cap), assigns offsets, writes them with one writev
+ * per touched segment, fsyncs once (policy 'always'), then commits: advances
+ * the high watermark, resolves the appends and tells the listener. Appends
+ * arriving meanwhile form the next group.
+ *
+ * A failed write is rolled back (file truncated, index entries and offsets
+ * restored, segments created by the group removed). A failed fsync fails the
+ * partition: retrying fsync is unsafe (the kernel may have dropped the dirty
+ * pages), so it refuses further appends until reopened, when recovery
+ * validates the tail again.
+ */
+import assert from 'node:assert/strict';
+
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_MAGIC,
+  BATCH_PREAMBLE_SIZE,
+  BatchOffset,
+  readBatchLength,
+  readI64,
+  setBaseOffset,
+} from '../protocol/record-batch.js';
+import { StorageError } from './errors.js';
+import type { StorageStats } from './io.js';
+import type { MutationLock } from './mutation-lock.js';
+import { describeError, type PartitionEnv } from './partition-env.js';
+import type { AppendResult } from './partition-store.js';
+import type { Segment } from './segment.js';
+import type { SegmentSet } from './segment-set.js';
+
+/** Appends taken into one write group at most (the first append is always taken whole). */
+const MAX_GROUP_BATCHES = 1024;
+const MAX_GROUP_BYTES = 64 * 1024 * 1024;
+/** Relative offsets in the index are u32. */
+const MAX_REL_OFFSET = 0xffff_ffff;
+
+interface AppendRequest {
+  batches: Buffer[];
+  bytes: number;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** What a failed group restores. */
+interface GroupSnapshot {
+  segmentCount: number;
+  active: Segment;
+  size: number;
+  indexLength: number;
+  nextOffset: number;
+  maxTimestamp: number | undefined;
+  maxTimestampRel: number;
+}
+
+export class Appender {
+  /** Next offset to assign (log end offset, includes a group in flight). */
+  private leo: number;
+  /** Committed log end: what readers and the listener see. */
+  private hw: number;
+  private readonly queue: AppendRequest[] = [];
+  private pumping = false;
+  private pumpPromise: Promise<void> = Promise.resolve();
+  /** Closed segments rolled by the group in flight; they join the LRU at commit. */
+  private rolledInGroup: Segment[] = [];
+  private failure: StorageError | undefined;
+  /** Bytes written since the last fsync (policy 'interval'). */
+  private dirty = false;
+  private syncInFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly env: PartitionEnv,
+    private readonly segments: SegmentSet,
+    private readonly stats: StorageStats,
+    private readonly lock: MutationLock,
+    private readonly onCommit: (highWatermark: number) => void,
+  ) {
+    this.leo = this.hw = segments.active.nextOffset;
+  }
+
+  highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Set when an fsync (or a rollback) failed; the partition then refuses appends. */
+  failed(): StorageError | undefined {
+    return this.failure;
+  }
+
+  append(batches: Buffer[]): Promise<AppendResult> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    let bytes = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const problem = this.checkBatch(batches[i], i);
+      if (problem !== undefined) return Promise.reject(problem);
+      bytes += batches[i].length;
+    }
+    this.stats.appends++;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ batches, bytes, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves once every append queued so far is settled and no periodic fsync is running. */
+  async drain(): Promise<void> {
+    while (this.pumping) await this.pumpPromise;
+    if (this.syncInFlight !== undefined) await this.syncInFlight;
+  }
+
+  /** The fsync of policy 'interval': the active segment, when written since the last one. */
+  async intervalSync(): Promise<void> {
+    if (!this.dirty || this.syncInFlight !== undefined || this.failure !== undefined) return;
+    this.dirty = false;
+    const seg = this.segments.active;
+    this.segments.pin(seg);
+    this.syncInFlight = (async () => {
+      try {
+        if (seg.handle !== undefined) await this.env.io.fsync(seg.handle, seg.logPath);
+      } catch (err) {
+        this.fail(err, `periodic fsync of ${seg.logPath} failed`);
+      } finally {
+        this.segments.release(seg);
+        this.syncInFlight = undefined;
+      }
+    })();
+    await this.syncInFlight;
+  }
+
+  /** Checks what storage relies on; the server has already checked the CRC. */
+  private checkBatch(b: unknown, i: number): StorageError | undefined {
+    const err = (code: 'INVALID_BATCH' | 'BATCH_TOO_LARGE', msg: string): StorageError =>
+      new StorageError(code, `batch ${i}: ${msg}`, { topic: this.env.topic, partition: this.env.partition });
+    if (!Buffer.isBuffer(b)) return err('INVALID_BATCH', 'not a Buffer');
+    if (b.length > this.env.config.maxBatchSize) {
+      return err('BATCH_TOO_LARGE', `batch of ${b.length} bytes exceeds maxBatchSize ${this.env.config.maxBatchSize}`);
+    }
+    if (b.length < BATCH_HEADER_SIZE) return err('INVALID_BATCH', `${b.length} bytes is shorter than a batch header`);
+    const batchLength = readBatchLength(b, 0);
+    if (BATCH_PREAMBLE_SIZE + batchLength !== b.length) {
+      return err('INVALID_BATCH', `batch_len ${batchLength} does not match buffer length ${b.length}`);
+    }
+    const magic = b.readInt8(BatchOffset.magic);
+    if (magic !== BATCH_MAGIC) return err('INVALID_BATCH', `magic ${magic} != ${BATCH_MAGIC}`);
+    if (b.readInt32BE(BatchOffset.lastOffsetDelta) < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
+    return undefined;
+  }
+
+  private kick(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    this.pumpPromise = this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      try {
+        await this.lock.run(() => this.processQueue());
+      } catch (err) {
+        // processQueue settles every outcome itself; reaching here is a bug (a broken invariant).
+        this.fail(err, 'internal error in the append path');
+        this.rejectQueued();
+      }
+    }
+    // No await between the emptiness check and this: an append queued later starts a new pump.
+    this.pumping = false;
+  }
+
+  private takeGroup(): AppendRequest[] {
+    const group: AppendRequest[] = [];
+    let bytes = 0;
+    let batches = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (group.length > 0 && (bytes + next.bytes > MAX_GROUP_BYTES || batches + next.batches.length > MAX_GROUP_BATCHES)) {
+        break;
+      }
+      group.push(next);
+      this.queue.shift();
+      bytes += next.bytes;
+      batches += next.batches.length;
+    }
+    return group;
+  }
+
+  /** Never throws: every outcome settles the group's promises. */
+  private async processQueue(): Promise<void> {
+    const group = this.takeGroup();
+    if (group.length === 0) return;
+    if (this.failure !== undefined) {
+      for (const r of group) r.reject(this.failure);
+      return;
+    }
+    const active = this.segments.active;
+    const snap: GroupSnapshot = {
+      segmentCount: this.segments.count,
+      active,
+      size: active.size,
+      indexLength: active.index?.length ?? 0,
+      nextOffset: this.leo,
+      maxTimestamp: active.maxTimestamp,
+      maxTimestampRel: active.maxTimestampRel,
+    };
+    assert.equal(this.leo, this.hw, 'no uncommitted group before a new one');
+    assert.equal(active.size, active.committedSize, 'active segment fully committed before a new group');
+    this.rolledInGroup = [];
+    let results: AppendResult[];
+    try {
+      results = await this.writeGroup(group);
+    } catch (err) {
+      const error =
+        this.failure ??
+        new StorageError('WRITE_FAILED', `append to ${this.env.topic}-${this.env.partition} failed: ${describeError(err)}`, {
+          cause: err,
+          topic: this.env.topic,
+          partition: this.env.partition,
+        });
+      await this.rollback(snap);
+      for (const r of group) r.reject(this.failure ?? error);
+      if (this.failure !== undefined) this.rejectQueued();
+      return;
+    }
+    try {
+      this.commit(snap, group, results);
+    } catch (err) {
+      // A broken invariant while committing: stop taking writes (settling is idempotent).
+      const failure = this.fail(err, 'internal error while committing an append');
+      for (const r of group) r.reject(failure);
+      this.rejectQueued();
+    }
+  }
+
+  private async writeGroup(group: AppendRequest[]): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flushPending = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const seg = this.segments.active;
+      assert.ok(seg.handle !== undefined);
+      const position = seg.size;
+      assert.ok(position + pendingBytes <= 0xffff_ffff, 'segment stays addressable by u32 positions');
+      await this.env.io.writev(seg.handle, seg.logPath, pending, position, pendingBytes);
+      seg.size += pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+    };
+
+    for (const req of group) {
+      const baseOffset = this.leo;
+      for (const batch of req.batches) {
+        const delta = batch.readInt32BE(BatchOffset.lastOffsetDelta);
+        let seg = this.segments.active;
+        const position = seg.size + pendingBytes;
+        if (
+          position > 0 &&
+          (position + batch.length > this.env.config.segmentSize || this.leo + delta - seg.baseOffset > MAX_REL_OFFSET)
+        ) {
+          await flushPending();
+          await this.roll();
+          seg = this.segments.active;
+        }
+        const offset = this.leo;
+        setBaseOffset(batch, offset);
+        assert.ok(seg.builder !== undefined, 'active segment has an index builder');
+        seg.builder.observe(offset - seg.baseOffset, seg.size + pendingBytes);
+        const ts = readI64(batch, BatchOffset.maxTimestamp);
+        if (seg.maxTimestamp === undefined || ts > seg.maxTimestamp) {
+          seg.maxTimestamp = ts;
+          seg.maxTimestampRel = offset - seg.baseOffset;
+        }
+        pending.push(batch);
+        pendingBytes += batch.length;
+        this.leo = offset + delta + 1;
+        assert.ok(Number.isSafeInteger(this.leo), 'offsets stay safe integers');
+        seg.nextOffset = this.leo;
+      }
+      results.push({ baseOffset, lastOffset: this.leo - 1 });
+    }
+    await flushPending();
+    if (this.env.config.flush.kind === 'always') {
+      await this.syncOrFail(this.segments.active);
+    } else {
+      this.dirty = true;
+    }
+    return results;
+  }
+
+  /** Closes the active segment and starts a new one at the current log end offset. */
+  private async roll(): Promise<void> {
+    const { env } = this;
+    const old = this.segments.active;
+    assert.ok(old.size > 0, 'never roll an empty segment');
+    assert.ok(old.handle !== undefined && old.index !== undefined);
+    if (env.syncs) await this.syncOrFail(old);
+    old.nextOffset = this.leo;
+    await env.io.writeFile(old.indexPath, old.index.toBuffer(), env.syncs);
+    await env.io.writeFile(old.timeIndexPath, old.timeIndexBuffer(), env.syncs);
+    old.builder = undefined;
+    old.rolledUncommitted = true;
+    this.rolledInGroup.push(old);
+    const seg = await this.segments.createActive(this.leo);
+    if (env.syncs) {
+      try {
+        await env.io.fsyncDir(env.dir);
+      } catch (err) {
+        throw this.fail(err, 'fsync of the partition directory failed');
+      }
+    }
+    env.log.debug({ dir: env.dir, segment: seg.baseOffset }, 'rolled to a new segment');
+  }
+
+  private commit(snap: GroupSnapshot, group: AppendRequest[], results: AppendResult[]): void {
+    const { segments } = this;
+    for (let i = snap.segmentCount - 1; i < segments.count; i++) {
+      const seg = segments.at(i);
+      assert.ok(seg.size >= seg.committedSize);
+      segments.committedBytes += seg.size - seg.committedSize;
+      seg.committedSize = seg.size;
+    }
+    const rolled = this.rolledInGroup;
+    this.rolledInGroup = [];
+    for (const seg of rolled) {
+      seg.rolledUncommitted = false;
+      segments.touch(seg);
+    }
+    assert.ok(this.leo >= this.hw, 'high watermark is monotonic');
+    this.hw = this.leo;
+    this.stats.groups++;
+    for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);
+    segments.evictIfNeeded();
+    this.onCommit(this.hw);
+  }
+
+  /** Restores the state of `snap` after a failed group. A failure here fails the partition. */
+  private async rollback(snap: GroupSnapshot): Promise<void> {
+    const { env, segments } = this;
+    try {
+      while (segments.count > snap.segmentCount) {
+        const seg = segments.dropNewest();
+        await segments.closeNow(seg);
+        await segments.unlinkFiles(seg);
+      }
+      const seg = snap.active;
+      assert.equal(segments.active, seg);
+      assert.ok(seg.handle !== undefined && seg.index !== undefined);
+      const reactivate = seg.builder === undefined;
+      if (reactivate) {
+        // It was rolled during the group: make it the active segment again.
+        seg.makeActive(seg.index, env.config.indexIntervalBytes);
+        seg.rolledUncommitted = false;
+        await env.io.unlinkIfExists(seg.timeIndexPath);
+      }
+      await env.io.truncate(seg.handle, seg.logPath, snap.size);
+      seg.size = snap.size;
+      seg.index.truncate(snap.indexLength);
+      if (reactivate) await env.io.writeFile(seg.indexPath, seg.index.toBuffer(), false);
+      seg.nextOffset = snap.nextOffset;
+      seg.maxTimestamp = snap.maxTimestamp;
+      seg.maxTimestampRel = snap.maxTimestampRel;
+      this.leo = snap.nextOffset;
+      this.rolledInGroup = [];
+      assert.equal(this.leo, this.hw);
+    } catch (err) {
+      this.fail(err, 'could not roll back a failed append');
+    }
+  }
+
+  private async syncOrFail(seg: Segment): Promise<void> {
+    assert.ok(seg.handle !== undefined);
+    try {
+      await this.env.io.fsync(seg.handle, seg.logPath);
+    } catch (err) {
+      throw this.fail(err, `fsync of ${seg.logPath} failed`);
+    }
+  }
+
+  /** Marks the partition failed (idempotent) and returns the error appends get from now on. */
+  private fail(cause: unknown, what: string): StorageError {
+    if (this.failure === undefined) {
+      const { env } = this;
+      this.failure = new StorageError(
+        'PARTITION_FAILED',
+        `partition ${env.topic}-${env.partition} failed: ${what}: ${describeError(cause)}; ` +
+          'it refuses appends until reopened (retrying fsync is unsafe)',
+        { cause, topic: env.topic, partition: env.partition },
+      );
+      env.log.error({ err: cause, dir: env.dir }, `partition failed: ${what}`);
+    }
+    return this.failure;
+  }
+
+  private rejectQueued(): void {
+    const failure = this.failure;
+    assert.ok(failure !== undefined, 'queued appends are rejected only once the partition failed');
+    for (const r of this.queue.splice(0)) r.reject(failure);
+  }
+}

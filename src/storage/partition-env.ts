@@ -1,0 +1,36 @@
+/**
+ * What every part of a file partition shares: where it lives, its settings,
+ * its logger and its I/O. Plain data; the parts own their own state.
+ */
+import type { Logger } from 'pino';
+
+import type { StorageConfig } from './config.js';
+import { StorageError } from './errors.js';
+import type { StorageIo } from './io.js';
+
+/** The logger methods storage uses (a pino Logger fits). */
+export type StorageLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface PartitionEnv {
+  readonly topic: string;
+  readonly partition: number;
+  /** `<dataDir>/<topic>-<partition>` */
+  readonly dir: string;
+  readonly config: Readonly<StorageConfig>;
+  readonly log: StorageLogger;
+  readonly io: StorageIo;
+  /** Whether rolls, indexes and the directory are fsynced (every flush policy but 'os'). */
+  readonly syncs: boolean;
+}
+
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function corruptSegment(env: PartitionEnv, logPath: string, position: number, problem: string): StorageError {
+  env.log.error({ segment: logPath, position, problem }, 'corrupt segment');
+  return new StorageError('CORRUPT', `corrupt segment ${logPath} at position ${position}: ${problem}`, {
+    topic: env.topic,
+    partition: env.partition,
+  });
+}
