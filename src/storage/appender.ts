@@ -21,6 +21,10 @@ import {
   BATCH_MAGIC,
   BATCH_PREAMBLE_SIZE,
   BatchOffset,
+  Compression,
+  ATTR_COMPRESSION_MASK,
+  ATTR_SCHEMA_ID_PRESENT,
+  SCHEMA_ID_SIZE,
   readBatchLength,
   readI64,
   setBaseOffset,
@@ -28,10 +32,16 @@ import {
 import { StorageError } from './errors.js';
 import type { StorageStats } from './io.js';
 import type { MutationLock } from './mutation-lock.js';
-import { describeError, type PartitionEnv } from './partition-env.js';
+import { describeError, invariant, type PartitionEnv } from './partition-env.js';
 import type { AppendResult } from './partition-store.js';
 import type { Segment } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
+
+/** Where the i32 record count of a batch is (after the schema id when there is one). */
+function recordsStart(batch: Buffer): number {
+  const hasSchemaId = (batch.readInt16BE(BatchOffset.attributes) & ATTR_SCHEMA_ID_PRESENT) !== 0;
+  return BATCH_HEADER_SIZE + (hasSchemaId ? SCHEMA_ID_SIZE : 0);
+}
 
 /** Appends taken into one write group at most (the first append is always taken whole). */
 const MAX_GROUP_BATCHES = 1024;
@@ -146,7 +156,17 @@ export class Appender {
     }
     const magic = b.readInt8(BatchOffset.magic);
     if (magic !== BATCH_MAGIC) return err('INVALID_BATCH', `magic ${magic} != ${BATCH_MAGIC}`);
-    if (b.readInt32BE(BatchOffset.lastOffsetDelta) < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
+    const lastOffsetDelta = b.readInt32BE(BatchOffset.lastOffsetDelta);
+    if (lastOffsetDelta < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
+    // The record count is readable only when the records are not compressed.
+    if ((b.readInt16BE(BatchOffset.attributes) & ATTR_COMPRESSION_MASK) === Compression.None) {
+      const countAt = recordsStart(b);
+      if (b.length < countAt + 4) return err('INVALID_BATCH', 'uncompressed batch has no record count');
+      const count = b.readInt32BE(countAt);
+      if (count !== lastOffsetDelta + 1) {
+        return err('INVALID_BATCH', `batch holds ${count} record(s) but last_offset_delta says ${lastOffsetDelta + 1}`);
+      }
+    }
     return undefined;
   }
 
@@ -205,13 +225,18 @@ export class Appender {
       maxTimestamp: active.maxTimestamp,
       maxTimestampRel: active.maxTimestampRel,
     };
-    assert.equal(this.leo, this.hw, 'no uncommitted group before a new one');
-    assert.equal(active.size, active.committedSize, 'active segment fully committed before a new group');
-    this.rolledInGroup = [];
     let results: AppendResult[];
     try {
+      invariant(this.env, this.leo === this.hw, `log end ${this.leo} != high watermark ${this.hw} before a new group`);
+      invariant(this.env, active.nextOffset === this.leo, `active segment ends at ${active.nextOffset}, log at ${this.leo}`);
+      invariant(this.env, active.size === active.committedSize, 'active segment fully committed before a new group');
+      this.rolledInGroup = [];
       results = await this.writeGroup(group);
     } catch (err) {
+      if (err instanceof assert.AssertionError) {
+        this.breakDown(group, err, 'invariant broken while writing an append');
+        return;
+      }
       const error =
         this.failure ??
         new StorageError('WRITE_FAILED', `append to ${this.env.topic}-${this.env.partition} failed: ${describeError(err)}`, {
@@ -227,27 +252,39 @@ export class Appender {
     try {
       this.commit(snap, group, results);
     } catch (err) {
-      // A broken invariant while committing: stop taking writes (settling is idempotent).
-      const failure = this.fail(err, 'internal error while committing an append');
-      for (const r of group) r.reject(failure);
-      this.rejectQueued();
+      this.breakDown(group, err, 'internal error while committing an append');
     }
+  }
+
+  /**
+   * A broken invariant: the partition stops taking writes (nothing of the
+   * group was acknowledged; recovery on reopen validates the tail) and the
+   * group's appends get the error itself (settling is idempotent).
+   */
+  private breakDown(group: AppendRequest[], err: unknown, what: string): void {
+    const failure = this.fail(err, what);
+    for (const r of group) r.reject(err instanceof assert.AssertionError ? err : failure);
+    this.rejectQueued();
   }
 
   private async writeGroup(group: AppendRequest[]): Promise<AppendResult[]> {
     const results: AppendResult[] = [];
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    /** The offset the first pending batch was given. */
+    let pendingFrom = this.leo;
     const flushPending = async (): Promise<void> => {
       if (pendingBytes === 0) return;
       const seg = this.segments.active;
       assert.ok(seg.handle !== undefined);
       const position = seg.size;
       assert.ok(position + pendingBytes <= 0xffff_ffff, 'segment stays addressable by u32 positions');
+      this.checkContiguous(pending, pendingFrom);
       await this.env.io.writev(seg.handle, seg.logPath, pending, position, pendingBytes);
       seg.size += pendingBytes;
       pending = [];
       pendingBytes = 0;
+      pendingFrom = this.leo;
     };
 
     for (const req of group) {
@@ -290,6 +327,21 @@ export class Appender {
     return results;
   }
 
+  /**
+   * Right before the bytes go to disk: the batches about to be written carry
+   * contiguous offsets from `from`, as they were given (a buffer passed twice,
+   * or changed by its owner meanwhile, breaks this).
+   */
+  private checkContiguous(batches: Buffer[], from: number): void {
+    let expected = from;
+    for (const batch of batches) {
+      const baseOffset = readI64(batch, BatchOffset.baseOffset);
+      invariant(this.env, baseOffset === expected, `batch to write has base_offset ${baseOffset}, expected ${expected}`);
+      expected = baseOffset + batch.readInt32BE(BatchOffset.lastOffsetDelta) + 1;
+    }
+    invariant(this.env, expected === this.leo, `batches to write end at ${expected}, log end is ${this.leo}`);
+  }
+
   /** Closes the active segment and starts a new one at the current log end offset. */
   private async roll(): Promise<void> {
     const { env } = this;
@@ -318,7 +370,7 @@ export class Appender {
     const { segments } = this;
     for (let i = snap.segmentCount - 1; i < segments.count; i++) {
       const seg = segments.at(i);
-      assert.ok(seg.size >= seg.committedSize);
+      invariant(this.env, seg.size >= seg.committedSize, `segment ${seg.baseOffset} shrank below its committed size`);
       segments.committedBytes += seg.size - seg.committedSize;
       seg.committedSize = seg.size;
     }
@@ -328,7 +380,7 @@ export class Appender {
       seg.rolledUncommitted = false;
       segments.touch(seg);
     }
-    assert.ok(this.leo >= this.hw, 'high watermark is monotonic');
+    invariant(this.env, this.leo >= this.hw, `high watermark would move back from ${this.hw} to ${this.leo}`);
     this.hw = this.leo;
     this.stats.groups++;
     for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);

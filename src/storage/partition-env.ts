@@ -2,6 +2,8 @@
  * What every part of a file partition shares: where it lives, its settings,
  * its logger and its I/O. Plain data; the parts own their own state.
  */
+import assert from 'node:assert/strict';
+
 import type { Logger } from 'pino';
 
 import type { StorageConfig } from './config.js';
@@ -33,4 +35,14 @@ export function corruptSegment(env: PartitionEnv, logPath: string, position: num
     topic: env.topic,
     partition: env.partition,
   });
+}
+
+/**
+ * Throws an AssertionError naming the partition when an invariant of the
+ * store does not hold: a bug or memory changed under the store, never bad input.
+ */
+export function invariant(env: PartitionEnv, condition: boolean, what: string): asserts condition {
+  if (!condition) {
+    throw new assert.AssertionError({ message: `partition ${env.topic}-${env.partition}: invariant broken: ${what}` });
+  }
 }
