@@ -101,6 +101,10 @@ async function recoverTail(env: PartitionEnv, segments: SegmentSet): Promise<voi
       );
       await env.io.truncate(handle, seg.logPath, result.validEnd);
       await env.io.fsync(handle, seg.logPath);
+    } else if (env.syncs && fileSize > 0) {
+      // The tail may hold a group that was written but not fsynced before a
+      // crash; it is served from now on, so it must be durable first.
+      await env.io.fsync(handle, seg.logPath);
     }
     if (result.validEnd === 0 && segments.count > 1) {
       env.log.info({ dir: env.dir, segment: seg.baseOffset }, 'removing empty last segment');
