@@ -30,9 +30,9 @@ import {
   setBaseOffset,
 } from '../protocol/record-batch.js';
 import { StorageError } from './errors.js';
-import type { StorageStats } from './io.js';
+import { isNoSpace, type StorageStats } from './io.js';
 import type { MutationLock } from './mutation-lock.js';
-import { describeError, invariant, type PartitionEnv } from './partition-env.js';
+import { describeError, invariant, noSpaceError, writeCacheFile, type PartitionEnv } from './partition-env.js';
 import type { AppendResult } from './partition-store.js';
 import type { Segment } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
@@ -237,13 +237,7 @@ export class Appender {
         this.breakDown(group, err, 'invariant broken while writing an append');
         return;
       }
-      const error =
-        this.failure ??
-        new StorageError('WRITE_FAILED', `append to ${this.env.topic}-${this.env.partition} failed: ${describeError(err)}`, {
-          cause: err,
-          topic: this.env.topic,
-          partition: this.env.partition,
-        });
+      const error = this.failure ?? this.writeError(err);
       await this.rollback(snap);
       for (const r of group) r.reject(this.failure ?? error);
       if (this.failure !== undefined) this.rejectQueued();
@@ -254,6 +248,18 @@ export class Appender {
     } catch (err) {
       this.breakDown(group, err, 'internal error while committing an append');
     }
+  }
+
+  private writeError(err: unknown): StorageError {
+    const { env } = this;
+    if (isNoSpace(err)) {
+      return noSpaceError(env, err, 'the append was not stored; appends succeed again by themselves once space is freed');
+    }
+    return new StorageError('WRITE_FAILED', `append to ${env.topic}-${env.partition} failed: ${describeError(err)}`, {
+      cause: err,
+      topic: env.topic,
+      partition: env.partition,
+    });
   }
 
   /**
@@ -360,7 +366,7 @@ export class Appender {
       try {
         await env.io.fsyncDir(env.dir);
       } catch (err) {
-        throw this.fail(err, 'fsync of the partition directory failed');
+        throw this.syncFailure(err, 'fsync of the partition directory failed');
       }
     }
     env.log.debug({ dir: env.dir, segment: seg.baseOffset }, 'rolled to a new segment');
@@ -410,7 +416,7 @@ export class Appender {
       await env.io.truncate(seg.handle, seg.logPath, snap.size);
       seg.size = snap.size;
       seg.index.truncate(snap.indexLength);
-      if (reactivate) await env.io.writeFile(seg.indexPath, seg.index.toBuffer(), false);
+      if (reactivate) await writeCacheFile(env, seg.indexPath, seg.index.toBuffer(), false);
       seg.nextOffset = snap.nextOffset;
       seg.maxTimestamp = snap.maxTimestamp;
       seg.maxTimestampRel = snap.maxTimestampRel;
@@ -427,8 +433,20 @@ export class Appender {
     try {
       await this.env.io.fsync(seg.handle, seg.logPath);
     } catch (err) {
-      throw this.fail(err, `fsync of ${seg.logPath} failed`);
+      throw this.syncFailure(err, `fsync of ${seg.logPath} failed`);
     }
+  }
+
+  /**
+   * What a failed fsync in a write group means. Under 'always' everything
+   * acknowledged was fsynced before this group, so a full disk only fails the
+   * group: the rollback cuts its bytes and a later group may succeed. Any
+   * other failure (or any under the other policies, where acknowledged bytes
+   * may have been in the dropped pages) fails the partition.
+   */
+  private syncFailure(err: unknown, what: string): unknown {
+    if (isNoSpace(err) && this.env.config.flush.kind === 'always') return err;
+    return this.fail(err, what);
   }
 
   /** Marks the partition failed (idempotent) and returns the error appends get from now on. */

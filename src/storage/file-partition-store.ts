@@ -16,9 +16,9 @@ import { pino } from 'pino';
 import { Appender } from './appender.js';
 import { resolveStorageConfig, type StorageConfig } from './config.js';
 import { OffsetOutOfRangeError, StorageError } from './errors.js';
-import { newStats, StorageIo, type StorageHooks, type StorageStats } from './io.js';
+import { isNoSpace, newStats, StorageIo, type StorageHooks, type StorageStats } from './io.js';
 import { MutationLock } from './mutation-lock.js';
-import type { PartitionEnv, StorageLogger } from './partition-env.js';
+import { noSpaceError, writeCacheFile, type PartitionEnv, type StorageLogger } from './partition-env.js';
 import type { AppendResult, PartitionStore, ReadResult } from './partition-store.js';
 import { PartitionReader } from './reader.js';
 import { recoverPartition } from './recovery.js';
@@ -113,9 +113,9 @@ export class FilePartitionStore implements PartitionStore {
     } catch (err) {
       openDirs.delete(store.dir);
       await store.segments.closeAll();
-      throw err instanceof StorageError || err instanceof assert.AssertionError
-        ? err
-        : new StorageError('IO', `cannot open partition ${store.dir}: ${String(err)}`, { cause: err, topic, partition });
+      if (err instanceof StorageError || err instanceof assert.AssertionError) throw err;
+      if (isNoSpace(err)) throw noSpaceError(store.env, err, 'it cannot be opened until space is freed');
+      throw new StorageError('IO', `cannot open partition ${store.dir}: ${String(err)}`, { cause: err, topic, partition });
     }
     store.appender = new Appender(store.env, store.segments, store.counters, store.lock, (hw) => store.notify(hw));
     store.state = 'open';
@@ -256,7 +256,7 @@ export class FilePartitionStore implements PartitionStore {
         const seg = this.segments.active;
         assert.ok(seg.handle !== undefined && seg.index !== undefined);
         await this.env.io.fsync(seg.handle, seg.logPath);
-        await this.env.io.writeFile(seg.indexPath, seg.index.toBuffer(), true);
+        await writeCacheFile(this.env, seg.indexPath, seg.index.toBuffer(), true);
         await this.env.io.fsyncDir(this.dir);
       });
     } finally {

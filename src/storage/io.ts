@@ -84,6 +84,11 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
   );
 }
 
+/** The disk or the user's quota is full. */
+export function isNoSpace(err: unknown): boolean {
+  return isErrno(err, 'ENOSPC', 'EDQUOT');
+}
+
 export const OFFSET_DIGITS = 20;
 
 /** `00000000000000000042` — Kafka/Fluvio segment naming by base offset. */

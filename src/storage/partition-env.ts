@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 
 import type { StorageConfig } from './config.js';
 import { StorageError } from './errors.js';
-import type { StorageIo } from './io.js';
+import { isNoSpace, type StorageIo } from './io.js';
 
 /** The logger methods storage uses (a pino Logger fits). */
 export type StorageLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -23,6 +23,30 @@ export interface PartitionEnv {
   readonly io: StorageIo;
   /** Whether rolls, indexes and the directory are fsynced (every flush policy but 'os'). */
   readonly syncs: boolean;
+}
+
+/**
+ * Writes an index or time index file. They are caches of the log (recovery
+ * and reads rebuild a missing, short or stale one), so a full disk must not
+ * fail what only refreshes one: that is logged and skipped.
+ */
+export async function writeCacheFile(env: PartitionEnv, file: string, data: Buffer, sync: boolean): Promise<void> {
+  try {
+    await env.io.writeFile(file, data, sync);
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+    env.log.warn({ file, err: describeError(err) }, 'disk full: index file not written (it is rebuilt from the log when needed)');
+  }
+}
+
+/** The disk is full: `consequence` says what did not happen and what to expect. */
+export function noSpaceError(env: PartitionEnv, cause: unknown, consequence: string): StorageError {
+  return new StorageError(
+    'NO_SPACE',
+    `disk full: no space left on device for partition ${env.topic}-${env.partition} in ${env.dir} ` +
+      `(${describeError(cause)}); ${consequence}`,
+    { cause, topic: env.topic, partition: env.partition },
+  );
 }
 
 export function describeError(err: unknown): string {

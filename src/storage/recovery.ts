@@ -8,7 +8,7 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 import { isErrno, parseSegmentFileName } from './io.js';
-import type { PartitionEnv } from './partition-env.js';
+import { writeCacheFile, type PartitionEnv } from './partition-env.js';
 import { Segment } from './segment.js';
 import { scanSegment } from './segment-scan.js';
 import type { SegmentSet } from './segment-set.js';
@@ -124,7 +124,7 @@ async function recoverTail(env: PartitionEnv, segments: SegmentSet): Promise<voi
       if (onDisk !== undefined) {
         env.log.info({ dir: env.dir, segment: seg.baseOffset }, 'active segment index was stale; rebuilt');
       }
-      await env.io.writeFile(seg.indexPath, index.toBuffer(), env.syncs);
+      await writeCacheFile(env, seg.indexPath, index.toBuffer(), env.syncs);
     }
     // A .timeindex of the active segment is stale by definition; it is rewritten at roll.
     await env.io.unlinkIfExists(seg.timeIndexPath);
@@ -162,7 +162,7 @@ export async function rebuildSegmentIndex(env: PartitionEnv, seg: Segment, fh: F
     seg.maxTimestamp = result.maxTimestamp;
     seg.maxTimestampRel = result.maxTimestampRel;
   }
-  await env.io.writeFile(seg.indexPath, index.toBuffer(), env.syncs);
+  await writeCacheFile(env, seg.indexPath, index.toBuffer(), env.syncs);
   return index;
 }
 

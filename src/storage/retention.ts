@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 
 import { NO_TIMESTAMP } from '../protocol/record-batch.js';
 import type { StorageStats } from './io.js';
-import type { PartitionEnv } from './partition-env.js';
+import { writeCacheFile, type PartitionEnv } from './partition-env.js';
 import { rebuildSegmentIndex } from './recovery.js';
 import { TIME_INDEX_ENTRY_SIZE, type Segment } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
@@ -56,7 +56,7 @@ async function newestTimestamp(env: PartitionEnv, segments: SegmentSet, seg: Seg
       } finally {
         segments.release(seg);
       }
-      await env.io.writeFile(seg.timeIndexPath, seg.timeIndexBuffer(), env.syncs);
+      await writeCacheFile(env, seg.timeIndexPath, seg.timeIndexBuffer(), env.syncs);
     }
   }
   const ts = seg.maxTimestamp ?? NO_TIMESTAMP;
