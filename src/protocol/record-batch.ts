@@ -117,29 +117,41 @@ export function parseBatchHeader(buf: Buffer, pos: number): BatchHeader {
   if (buf.length - pos < BATCH_HEADER_SIZE) {
     throw new BatchError(`truncated batch header: ${buf.length - pos} byte(s) at ${pos}, need ${BATCH_HEADER_SIZE}`);
   }
-  const attributes = buf.readInt16BE(pos + BatchOffset.attributes);
+  // The length is checked once above, so the fields are read byte-wise
+  // (every header of every read passes here; Buffer's readers check bounds each time).
+  const attributes = i16At(buf, pos + BatchOffset.attributes);
   return {
-    baseOffset: readSafeI64(buf, pos, BatchOffset.baseOffset, 'base_offset'),
-    totalLength: BATCH_PREAMBLE_SIZE + buf.readInt32BE(pos + BatchOffset.batchLength),
-    partitionLeaderEpoch: buf.readInt32BE(pos + BatchOffset.partitionLeaderEpoch),
-    magic: buf.readInt8(pos + BatchOffset.magic),
+    baseOffset: safeI64At(buf, pos, BatchOffset.baseOffset, 'base_offset'),
+    totalLength: BATCH_PREAMBLE_SIZE + i32At(buf, pos + BatchOffset.batchLength),
+    partitionLeaderEpoch: i32At(buf, pos + BatchOffset.partitionLeaderEpoch),
+    magic: (buf[pos + BatchOffset.magic] << 24) >> 24,
     attributes,
     compression: attributes & ATTR_COMPRESSION_MASK,
-    lastOffsetDelta: buf.readInt32BE(pos + BatchOffset.lastOffsetDelta),
-    firstTimestamp: readSafeI64(buf, pos, BatchOffset.firstTimestamp, 'first_timestamp'),
-    maxTimestamp: readSafeI64(buf, pos, BatchOffset.maxTimestamp, 'max_time_stamp'),
-    producerId: readSafeI64(buf, pos, BatchOffset.producerId, 'producer_id'),
-    producerEpoch: buf.readInt16BE(pos + BatchOffset.producerEpoch),
-    firstSequence: buf.readInt32BE(pos + BatchOffset.firstSequence),
-    crc: buf.readUInt32BE(pos + BatchOffset.crc),
+    lastOffsetDelta: i32At(buf, pos + BatchOffset.lastOffsetDelta),
+    firstTimestamp: safeI64At(buf, pos, BatchOffset.firstTimestamp, 'first_timestamp'),
+    maxTimestamp: safeI64At(buf, pos, BatchOffset.maxTimestamp, 'max_time_stamp'),
+    producerId: safeI64At(buf, pos, BatchOffset.producerId, 'producer_id'),
+    producerEpoch: i16At(buf, pos + BatchOffset.producerEpoch),
+    firstSequence: i32At(buf, pos + BatchOffset.firstSequence),
+    crc: i32At(buf, pos + BatchOffset.crc) >>> 0,
     hasSchemaId: (attributes & ATTR_SCHEMA_ID_PRESENT) !== 0,
   };
 }
 
-function readSafeI64(buf: Buffer, batchStart: number, fieldOffset: number, field: string): number {
-  const value = readI64(buf, batchStart + fieldOffset);
+/** A big-endian i32 at `at`; the caller has checked that the 4 bytes are there. */
+function i32At(buf: Buffer, at: number): number {
+  return (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
+}
+
+function i16At(buf: Buffer, at: number): number {
+  return (((buf[at] << 8) | buf[at + 1]) << 16) >> 16;
+}
+
+function safeI64At(buf: Buffer, batchStart: number, fieldOffset: number, field: string): number {
+  const at = batchStart + fieldOffset;
+  const value = i32At(buf, at) * 0x1_0000_0000 + (i32At(buf, at + 4) >>> 0);
   if (!Number.isSafeInteger(value)) {
-    throw new BatchError(`batch ${field} at offset ${batchStart + fieldOffset} does not fit a safe integer`);
+    throw new BatchError(`batch ${field} at offset ${at} does not fit a safe integer`);
   }
   return value;
 }
