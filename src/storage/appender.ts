@@ -32,7 +32,7 @@ import {
 import { StorageError } from './errors.js';
 import { isNoSpace, type StorageStats } from './io.js';
 import type { MutationLock } from './mutation-lock.js';
-import { describeError, invariant, noSpaceError, writeCacheFile, type PartitionEnv } from './partition-env.js';
+import { brokenInvariant, describeError, noSpaceError, writeCacheFile, type PartitionEnv } from './partition-env.js';
 import type { AppendResult } from './partition-store.js';
 import type { Segment } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
@@ -227,9 +227,15 @@ export class Appender {
     };
     let results: AppendResult[];
     try {
-      invariant(this.env, this.leo === this.hw, `log end ${this.leo} != high watermark ${this.hw} before a new group`);
-      invariant(this.env, active.nextOffset === this.leo, `active segment ends at ${active.nextOffset}, log at ${this.leo}`);
-      invariant(this.env, active.size === active.committedSize, 'active segment fully committed before a new group');
+      if (this.leo !== this.hw) {
+        throw brokenInvariant(this.env, `log end ${this.leo} != high watermark ${this.hw} before a new group`);
+      }
+      if (active.nextOffset !== this.leo) {
+        throw brokenInvariant(this.env, `active segment ends at ${active.nextOffset}, log at ${this.leo}`);
+      }
+      if (active.size !== active.committedSize) {
+        throw brokenInvariant(this.env, 'active segment fully committed before a new group');
+      }
       this.rolledInGroup = [];
       results = await this.writeGroup(group);
     } catch (err) {
@@ -342,10 +348,14 @@ export class Appender {
     let expected = from;
     for (const batch of batches) {
       const baseOffset = readI64(batch, BatchOffset.baseOffset);
-      invariant(this.env, baseOffset === expected, `batch to write has base_offset ${baseOffset}, expected ${expected}`);
+      if (baseOffset !== expected) {
+        throw brokenInvariant(this.env, `batch to write has base_offset ${baseOffset}, expected ${expected}`);
+      }
       expected = baseOffset + batch.readInt32BE(BatchOffset.lastOffsetDelta) + 1;
     }
-    invariant(this.env, expected === this.leo, `batches to write end at ${expected}, log end is ${this.leo}`);
+    if (expected !== this.leo) {
+      throw brokenInvariant(this.env, `batches to write end at ${expected}, log end is ${this.leo}`);
+    }
   }
 
   /** Closes the active segment and starts a new one at the current log end offset. */
@@ -376,7 +386,9 @@ export class Appender {
     const { segments } = this;
     for (let i = snap.segmentCount - 1; i < segments.count; i++) {
       const seg = segments.at(i);
-      invariant(this.env, seg.size >= seg.committedSize, `segment ${seg.baseOffset} shrank below its committed size`);
+      if (seg.size < seg.committedSize) {
+        throw brokenInvariant(this.env, `segment ${seg.baseOffset} shrank below its committed size`);
+      }
       segments.committedBytes += seg.size - seg.committedSize;
       seg.committedSize = seg.size;
     }
@@ -386,7 +398,9 @@ export class Appender {
       seg.rolledUncommitted = false;
       segments.touch(seg);
     }
-    invariant(this.env, this.leo >= this.hw, `high watermark would move back from ${this.hw} to ${this.leo}`);
+    if (this.leo < this.hw) {
+      throw brokenInvariant(this.env, `high watermark would move back from ${this.hw} to ${this.leo}`);
+    }
     this.hw = this.leo;
     this.stats.groups++;
     for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);

@@ -62,11 +62,11 @@ export function corruptSegment(env: PartitionEnv, logPath: string, position: num
 }
 
 /**
- * Throws an AssertionError naming the partition when an invariant of the
- * store does not hold: a bug or memory changed under the store, never bad input.
+ * The AssertionError, naming the partition, for an invariant of the store
+ * that does not hold: a bug or memory changed under the store, never bad
+ * input. Callers test the condition inline (`if (!ok) throw brokenInvariant(…)`)
+ * so the hot path builds no message.
  */
-export function invariant(env: PartitionEnv, condition: boolean, what: string): asserts condition {
-  if (!condition) {
-    throw new assert.AssertionError({ message: `partition ${env.topic}-${env.partition}: invariant broken: ${what}` });
-  }
+export function brokenInvariant(env: PartitionEnv, what: string): assert.AssertionError {
+  return new assert.AssertionError({ message: `partition ${env.topic}-${env.partition}: invariant broken: ${what}` });
 }

@@ -10,7 +10,7 @@ import { BATCH_HEADER_SIZE } from '../protocol/record-batch.js';
 import { readStoredHeader } from './batch-layout.js';
 import { OffsetOutOfRangeError, StorageError } from './errors.js';
 import { errnoError, isErrno } from './io.js';
-import { corruptSegment, describeError, invariant, type PartitionEnv } from './partition-env.js';
+import { brokenInvariant, corruptSegment, describeError, type PartitionEnv } from './partition-env.js';
 import type { ReadResult } from './partition-store.js';
 import type { Segment } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
@@ -100,7 +100,9 @@ export class PartitionReader {
               done = true;
               break;
             }
-            invariant(this.env, last < hw, `read would return offsets up to ${last}, beyond the high watermark ${hw}`);
+            if (last >= hw) {
+              throw brokenInvariant(this.env, `read would return offsets up to ${last}, beyond the high watermark ${hw}`);
+            }
             if (i + h.totalLength > buf.length) {
               if (i > 0) break; // the next read starts at this batch
               // This batch alone is larger than the read: fetch it whole.
