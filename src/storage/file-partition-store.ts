@@ -259,6 +259,9 @@ export class FilePartitionStore implements PartitionStore {
         await writeCacheFile(this.env, seg.indexPath, seg.index.toBuffer(), true);
         await this.env.io.fsyncDir(this.dir);
       });
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      throw noSpaceError(this.env, err, 'the close did not complete its fsync; the next open checks the tail again');
     } finally {
       this.state = 'closed';
       this.listeners.clear();
