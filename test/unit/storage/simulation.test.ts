@@ -153,7 +153,8 @@ class CrashInjector {
    * range zeroed (pages written back out of order).
    */
   async losePower(dir: string): Promise<void> {
-    for (const name of await fs.readdir(dir)) {
+    // Sorted: the PRNG must be drawn in the same order on every replay.
+    for (const name of (await fs.readdir(dir)).sort()) {
       if (!name.endsWith('.log')) continue;
       const file = path.join(dir, name);
       const size = (await fs.stat(file)).size;
@@ -435,13 +436,14 @@ function exhaustiveConfig(): Partial<StorageConfig> {
 describe(`storage simulation (seed=${seed})`, () => {
   const allCrashKinds = new Set<StorageMutation['kind']>();
 
-  it('crashes at every mutation of a fixed scenario (every other one losing power too) lose no acknowledged batch', async () => {
+  it('crashes at every mutation of a fixed scenario (every other one losing power too) lose no acknowledged batch', async (t) => {
     // A dry run counts the scenario's mutations.
     const dryDir = await simDir();
     const dry = new Simulation(new Rng(seed), dryDir, exhaustiveConfig(), false);
     await dry.start();
     await scenario(dry);
     const points = dry.injector.count;
+    t.diagnostic(`${points} mutations, a crash at each`);
     await dry.finish();
     await removeDir(dryDir);
     for (let point = 1; point <= points; point++) {
@@ -464,7 +466,7 @@ describe(`storage simulation (seed=${seed})`, () => {
   });
 
   for (const flush of [{ kind: 'always' }, { kind: 'os' }] as FlushPolicy[]) {
-    it(`random appends, reads, retention, restarts and crashes under flush '${flush.kind}' match the model`, async () => {
+    it(`random appends, reads, retention, restarts and crashes under flush '${flush.kind}' match the model`, async (t) => {
       const rng = new Rng(seed ^ (flush.kind === 'always' ? 0x5eed : 0xf00d));
       const dir = await simDir();
       const sim = new Simulation(rng, dir, configFor(rng, flush), flush.kind === 'always');
@@ -479,6 +481,7 @@ describe(`storage simulation (seed=${seed})`, () => {
         await removeDir(dir);
       }
       for (const kind of sim.injector.crashedKinds) allCrashKinds.add(kind);
+      t.diagnostic(`${RANDOM_STEPS} steps, ${sim.crashes} crashes, ${sim.restarts} clean restarts, ${sim.injector.count} mutations`);
       assert.ok(sim.crashes >= 20, `${sim.crashes} crashes injected`);
       assert.ok(sim.restarts >= 10, `${sim.restarts} clean restarts`);
     });
