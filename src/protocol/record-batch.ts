@@ -162,7 +162,7 @@ export function readI64(buf: Buffer, pos: number): number {
 }
 
 /** The batch_len field of the batch at `pos` (the caller ensures its 12-byte preamble is there). */
-export function readBatchLength(buf: Buffer, pos: number): number {
+function readBatchLength(buf: Buffer, pos: number): number {
   return buf.readInt32BE(pos + BatchOffset.batchLength);
 }
 

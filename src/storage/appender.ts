@@ -9,10 +9,11 @@
  * arriving meanwhile form the next group.
  *
  * A failed write is rolled back (file truncated, index entries and offsets
- * restored, segments created by the group removed). A failed fsync fails the
- * partition: retrying fsync is unsafe (the kernel may have dropped the dirty
- * pages), so it refuses further appends until reopened, when recovery
- * validates the tail again.
+ * restored, segments created by the group removed); a full disk is one
+ * (NO_SPACE). A failed fsync fails the partition: retrying fsync is unsafe
+ * (the kernel may have dropped the dirty pages), so it refuses further
+ * appends until reopened, when recovery validates the tail again. The one
+ * exception is a full disk under 'always' (see syncFailure).
  */
 import assert from 'node:assert/strict';
 
@@ -20,14 +21,15 @@ import {
   BATCH_HEADER_SIZE,
   BATCH_MAGIC,
   BATCH_PREAMBLE_SIZE,
+  BatchError,
   BatchOffset,
+  batchRecordCount,
   Compression,
-  ATTR_COMPRESSION_MASK,
-  ATTR_SCHEMA_ID_PRESENT,
-  SCHEMA_ID_SIZE,
-  readBatchLength,
+  parseBatchHeader,
   readI64,
+  recordsStart,
   setBaseOffset,
+  type BatchHeader,
 } from '../protocol/record-batch.js';
 import { StorageError } from './errors.js';
 import { isNoSpace, type StorageStats } from './io.js';
@@ -36,12 +38,6 @@ import { brokenInvariant, describeError, noSpaceError, writeCacheFile, type Part
 import type { AppendResult } from './partition-store.js';
 import type { Segment } from './segment.js';
 import type { SegmentSet } from './segment-set.js';
-
-/** Where the i32 record count of a batch is (after the schema id when there is one). */
-function recordsStart(batch: Buffer): number {
-  const hasSchemaId = (batch.readInt16BE(BatchOffset.attributes) & ATTR_SCHEMA_ID_PRESENT) !== 0;
-  return BATCH_HEADER_SIZE + (hasSchemaId ? SCHEMA_ID_SIZE : 0);
-}
 
 /** Appends taken into one write group at most (the first append is always taken whole). */
 const MAX_GROUP_BATCHES = 1024;
@@ -150,21 +146,25 @@ export class Appender {
       return err('BATCH_TOO_LARGE', `batch of ${b.length} bytes exceeds maxBatchSize ${this.env.config.maxBatchSize}`);
     }
     if (b.length < BATCH_HEADER_SIZE) return err('INVALID_BATCH', `${b.length} bytes is shorter than a batch header`);
-    const batchLength = readBatchLength(b, 0);
-    if (BATCH_PREAMBLE_SIZE + batchLength !== b.length) {
-      return err('INVALID_BATCH', `batch_len ${batchLength} does not match buffer length ${b.length}`);
+    let h: BatchHeader;
+    try {
+      h = parseBatchHeader(b, 0);
+    } catch (e) {
+      if (e instanceof BatchError) return err('INVALID_BATCH', e.message);
+      throw e;
     }
-    const magic = b.readInt8(BatchOffset.magic);
-    if (magic !== BATCH_MAGIC) return err('INVALID_BATCH', `magic ${magic} != ${BATCH_MAGIC}`);
-    const lastOffsetDelta = b.readInt32BE(BatchOffset.lastOffsetDelta);
-    if (lastOffsetDelta < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
+    if (h.totalLength !== b.length) {
+      return err('INVALID_BATCH', `batch_len ${h.totalLength - BATCH_PREAMBLE_SIZE} does not match buffer length ${b.length}`);
+    }
+    if (h.magic !== BATCH_MAGIC) return err('INVALID_BATCH', `magic ${h.magic} != ${BATCH_MAGIC}`);
+    if (h.lastOffsetDelta < 0) return err('INVALID_BATCH', 'negative last_offset_delta');
     // The record count is readable only when the records are not compressed.
-    if ((b.readInt16BE(BatchOffset.attributes) & ATTR_COMPRESSION_MASK) === Compression.None) {
-      const countAt = recordsStart(b);
+    if (h.compression === Compression.None) {
+      const countAt = recordsStart(h);
       if (b.length < countAt + 4) return err('INVALID_BATCH', 'uncompressed batch has no record count');
       const count = b.readInt32BE(countAt);
-      if (count !== lastOffsetDelta + 1) {
-        return err('INVALID_BATCH', `batch holds ${count} record(s) but last_offset_delta says ${lastOffsetDelta + 1}`);
+      if (count !== batchRecordCount(h)) {
+        return err('INVALID_BATCH', `batch holds ${count} record(s) but last_offset_delta says ${batchRecordCount(h)}`);
       }
     }
     return undefined;
