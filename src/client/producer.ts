@@ -81,8 +81,8 @@ export interface ProducerOptions {
   maxBufferedBytes?: number;
   /**
    * Produce requests in flight per leader (as Kafka's max.in.flight.requests.per.connection).
-   * Default 5; 1 waits for each answer (always so with `smartmodules`: the node may store
-   * transformed requests out of order).
+   * Default 5; 1 waits for each answer. With `smartmodules` too: the node stores the requests
+   * of a partition in the order they arrive, however long their chains take to start.
    */
   maxInFlightRequests?: number;
   /** Batch compression. Default 'none'. */
@@ -320,8 +320,6 @@ export class Producer {
   private closed = false;
   private requests = 0;
   private readonly invocations: SmartModuleInvocation[];
-  /** maxInFlightRequests, or 1 with SmartModules. */
-  private readonly maxInFlight: number;
 
   private constructor(
     private readonly context: ClientContext,
@@ -340,9 +338,6 @@ export class Producer {
     }
     const inFlight = this.options.maxInFlightRequests;
     if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`producer option maxInFlightRequests must be a positive integer, not ${inFlight}`);
-    // The node transforms a request's batches (compiling, reading look-back records) before
-    // storing them, so requests of one connection may be stored out of order: one at a time.
-    this.maxInFlight = this.invocations.length > 0 ? 1 : inFlight;
     this.partitionBusy = new Array<number>(partitionCount).fill(0);
     this.partitionBusyLane = new Array<Lane | undefined>(partitionCount).fill(undefined);
     this.capacityHint = new Array<number>(partitionCount).fill(1024);
@@ -581,7 +576,7 @@ export class Producer {
   }
 
   private canSend(lane: Lane): boolean {
-    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.maxInFlight) return false;
+    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.options.maxInFlightRequests) return false;
     // A broken connection with requests still on it: wait for their answers (failures) first.
     return !(lane.connection?.isClosed === true && lane.queue.some((request) => request.transmitted && !request.done));
   }

@@ -9,9 +9,9 @@ import {
 } from '../../protocol/messages/produce.js';
 import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
 import { SmartModuleError, processStoredBatch } from '../../smartengine/index.js';
-import { StorageError, type PartitionStore } from '../../storage/index.js';
+import { StorageError, type AppendResult, type PartitionStore } from '../../storage/index.js';
 import type { RequestContext } from '../net/connection.js';
-import type { ReplicaManager } from './replica-manager.js';
+import { partitionKey, type ReplicaManager } from './replica-manager.js';
 import { producedBatch, type SmartModuleService } from './smartmodules.js';
 
 interface Entry {
@@ -85,30 +85,46 @@ async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaM
     group.push(entry);
     byPartition.set(entry.partition, group);
   }
-  await Promise.all(
-    [...byPartition].map(async ([partition, group]) => {
-      const store = replicas.get(topic, partition);
-      if (!store) {
-        const code = replicas.hasTopic(topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound;
-        for (const entry of group) entry.response.errorCode = failure(code);
-        return;
-      }
-      const accepted = transform.invocations.length > 0 ? await transformEntries(store, group, transform, log) : group;
-      try {
-        const result = await store.append(accepted.flatMap((entry) => entry.batches));
-        let next = result.baseOffset;
-        for (const entry of accepted) {
-          entry.response.baseOffset = next;
-          entry.response.logStartOffset = store.logStartOffset();
-          for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
-        }
-      } catch (err) {
-        const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
-        if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
-        for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
-      }
-    }),
-  );
+  await Promise.all([...byPartition].map(([partition, group]) => appendGroup(topic, partition, group, replicas, transform, log)));
+}
+
+/**
+ * One partition's entries of a request: in the partition's line from the
+ * moment the request arrived (see AppendOrder), so a request whose chain
+ * takes time to start is stored before the requests that arrived after it.
+ */
+async function appendGroup(topic: string, partition: number, group: Entry[], replicas: ReplicaManager, transform: Transform, log: Logger): Promise<void> {
+  const store = replicas.get(topic, partition);
+  if (!store) {
+    const code = replicas.hasTopic(topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound;
+    for (const entry of group) entry.response.errorCode = failure(code);
+    return;
+  }
+  const line = partitionKey(topic, partition);
+  const turn = replicas.appendOrder.enter(line);
+  let accepted = group;
+  let appended: Promise<AppendResult> | undefined;
+  try {
+    if (turn) await turn;
+    if (transform.invocations.length > 0) accepted = await transformEntries(store, group, transform, log);
+    if (accepted.length > 0) appended = store.append(accepted.flatMap((entry) => entry.batches));
+  } finally {
+    replicas.appendOrder.leave(line);
+  }
+  if (!appended) return;
+  try {
+    const result = await appended;
+    let next = result.baseOffset;
+    for (const entry of accepted) {
+      entry.response.baseOffset = next;
+      entry.response.logStartOffset = store.logStartOffset();
+      for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
+    }
+  } catch (err) {
+    const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
+    if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
+    for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FilePartitionStore, type PartitionStore, type StorageConfig } from '../../storage/index.js';
 import type { PartitionProvisioner, TopicDefinition } from '../sc/topic-registry.js';
+import { AppendOrder } from './append-order.js';
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}-${partition}`;
@@ -28,6 +29,8 @@ export class ReplicaManager
   implements PartitionProvisioner
 {
   private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
+  /** Every produce path (Fluvio's, later Kafka's) appends through this line, keyed by partitionKey. */
+  readonly appendOrder = new AppendOrder();
 
   constructor(
     readonly dataDir: string,
