@@ -229,3 +229,21 @@ test('a slow consumer holds a bounded number of frames; max bytes is honoured', 
   }
   assert.equal(count, 2000);
 });
+
+test("a topic's compression setting: batches of another codec are refused with CompressionError; 'any' takes every codec", async () => {
+  await freshet.admin.createTopic('gzip-only', { compression: 'gzip' });
+  await freshet.admin.createTopic('any-codec');
+  const gzip = await freshet.producer('gzip-only', { compression: 'gzip' });
+  const plain = await freshet.producer('gzip-only');
+  assert.equal(await gzip.send(null, 'packed'), 0);
+  await assert.rejects(plain.send(null, 'loose'), (err: unknown) => err instanceof ServerError && err.errorName === 'CompressionError');
+  assert.equal(await gzip.send(null, 'packed again'), 1);
+  const stored = await read(await freshet.consumer('gzip-only', { partition: 0, offset: 'beginning', continuous: false }), 10);
+  assert.deepEqual(stored.map((record) => record.valueString()), ['packed', 'packed again']);
+
+  const anyGzip = await freshet.producer('any-codec', { compression: 'gzip' });
+  const anyPlain = await freshet.producer('any-codec');
+  assert.equal(await anyGzip.send(null, 'a'), 0);
+  assert.equal(await anyPlain.send(null, 'b'), 1);
+  for (const producer of [gzip, plain, anyGzip, anyPlain]) await producer.close();
+});

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
-import { splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/record-batch.js';
+import { Compression, splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/record-batch.js';
 import {
   decodeProduceRequest,
   encodeProduceResponse,
@@ -11,6 +11,7 @@ import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-
 import { SmartModuleError, processStoredBatch } from '../../smartengine/index.js';
 import { StorageError, type AppendResult, type PartitionStore } from '../../storage/index.js';
 import type { RequestContext } from '../net/connection.js';
+import type { TopicCompression } from '../sc/topic-registry.js';
 import { partitionKey, type ReplicaManager } from './replica-manager.js';
 import { producedBatch, type SmartModuleService } from './smartmodules.js';
 
@@ -30,7 +31,20 @@ function failure(code: number, message?: string): FluvioError {
   return message === undefined ? { code } : { code, message };
 }
 
-function entryFor(partitionIndex: number, records: Buffer): Entry {
+const BATCH_CODECS: Readonly<Record<Exclude<TopicCompression, 'any'>, number>> = {
+  none: Compression.None,
+  gzip: Compression.Gzip,
+  snappy: Compression.Snappy,
+  lz4: Compression.Lz4,
+  zstd: Compression.Zstd,
+};
+
+/** The batch codec a topic requires, as Fluvio's SPU checks it: undefined when it takes any (or is not led here). */
+function requiredCodec(compression: TopicCompression | undefined): number | undefined {
+  return compression === undefined || compression === 'any' ? undefined : BATCH_CODECS[compression];
+}
+
+function entryFor(partitionIndex: number, records: Buffer, codec: number | undefined): Entry {
   const response: PartitionProduceResponse = {
     partitionIndex,
     errorCode: { code: ErrorCode.None },
@@ -38,14 +52,22 @@ function entryFor(partitionIndex: number, records: Buffer): Entry {
     logAppendTimeMs: -1,
     logStartOffset: -1,
   };
-  try {
-    const batches = splitRecordSet(records);
-    for (const batch of batches) validateBatch(batch);
-    return { partition: partitionIndex, batches, response };
-  } catch (err) {
-    response.errorCode = failure(ErrorCode.Other, `rejected record batch: ${(err as Error).message}`);
+  const refuse = (error: FluvioError): Entry => {
+    response.errorCode = error;
     return { partition: partitionIndex, batches: [], response };
+  };
+  let batches: Buffer[];
+  try {
+    batches = splitRecordSet(records);
+    for (const batch of batches) {
+      const { compression } = validateBatch(batch);
+      // CompressionError carries no message on the wire.
+      if (codec !== undefined && compression !== codec) return refuse(failure(ErrorCode.CompressionError));
+    }
+  } catch (err) {
+    return refuse(failure(ErrorCode.Other, `rejected record batch: ${(err as Error).message}`));
   }
+  return { partition: partitionIndex, batches, response };
 }
 
 /**
@@ -61,7 +83,8 @@ export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodul
     const transform: Transform = { invocations: request.smartmodules, version: header.apiVersion, service: smartmodules };
     const responses = await Promise.all(
       request.topics.map(async (topic) => {
-        const entries = topic.partitions.map((data) => entryFor(data.partitionIndex, data.records));
+        const codec = requiredCodec(replicas.compressionOf(topic.name));
+        const entries = topic.partitions.map((data) => entryFor(data.partitionIndex, data.records, codec));
         await appendEntries(topic.name, entries, replicas, transform, log);
         return { name: topic.name, partitions: entries.map((entry) => entry.response) };
       }),

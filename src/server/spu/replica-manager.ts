@@ -2,7 +2,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FilePartitionStore, type PartitionStore, type StorageConfig } from '../../storage/index.js';
-import type { PartitionProvisioner, TopicDefinition } from '../sc/topic-registry.js';
+import type { PartitionProvisioner, TopicCompression, TopicDefinition } from '../sc/topic-registry.js';
 import { AppendOrder } from './append-order.js';
 
 export function partitionKey(topic: string, partition: number): string {
@@ -31,6 +31,8 @@ export class ReplicaManager
   private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
   /** Every produce path (Fluvio's, later Kafka's) appends through this line, keyed by partitionKey. */
   readonly appendOrder = new AppendOrder();
+  /** Each topic's compression setting, which its produce requests' batches must match. */
+  private readonly compressions = new Map<string, TopicCompression>();
 
   constructor(
     readonly dataDir: string,
@@ -48,6 +50,11 @@ export class ReplicaManager
     return this.replicas.has(partitionKey(topic, 0));
   }
 
+  /** The topic's compression setting (undefined for a topic this SPU does not lead). */
+  compressionOf(topic: string): TopicCompression | undefined {
+    return this.compressions.get(topic);
+  }
+
   async createPartitions(topic: TopicDefinition): Promise<void> {
     const config = topicStorageConfig(topic, this.storageDefaults);
     const opened: FilePartitionStore[] = [];
@@ -61,9 +68,11 @@ export class ReplicaManager
       throw err;
     }
     for (const store of opened) this.replicas.set(partitionKey(store.topic, store.partition), store);
+    this.compressions.set(topic.name, topic.compression);
   }
 
   async deletePartitions(topic: TopicDefinition): Promise<void> {
+    this.compressions.delete(topic.name);
     for (let partition = 0; partition < topic.partitions; partition++) {
       const key = partitionKey(topic.name, partition);
       const store = this.replicas.get(key);
@@ -77,6 +86,7 @@ export class ReplicaManager
   async closeAll(): Promise<void> {
     const stores = [...this.replicas.values()];
     this.replicas.clear();
+    this.compressions.clear();
     await Promise.all(stores.map((store) => store.close()));
   }
 }
