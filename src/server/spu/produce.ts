@@ -127,10 +127,18 @@ async function appendGroup(topic: string, partition: number, group: Entry[], rep
   const turn = replicas.appendOrder.enter(line);
   let accepted = group;
   let appended: Promise<AppendResult> | undefined;
+  const topicDeleted = (entries: Entry[]) => {
+    for (const entry of entries) entry.response.errorCode = failure(ErrorCode.TopicDeleted);
+  };
   try {
     if (turn) await turn;
     if (transform.invocations.length > 0) accepted = await transformEntries(store, group, transform, log);
+    // The topic went while the chain started (its look-back read may have failed for that).
+    if (!replicas.holds(store)) return topicDeleted(group);
     if (accepted.length > 0) appended = store.append(accepted.flatMap((entry) => entry.batches));
+  } catch (err) {
+    if (replicas.holds(store)) throw err;
+    return topicDeleted(group);
   } finally {
     replicas.appendOrder.leave(line);
   }
@@ -144,6 +152,7 @@ async function appendGroup(topic: string, partition: number, group: Entry[], rep
       for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
     }
   } catch (err) {
+    if (!replicas.holds(store)) return topicDeleted(accepted);
     const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
     if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
     for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { FilePartitionStore, type PartitionStore, type StorageConfig } from '../../storage/index.js';
+import { FilePartitionStore, type PartitionStore, type StorageConfig, type StorageHooks } from '../../storage/index.js';
 import type { PartitionProvisioner, TopicCompression, TopicDefinition } from '../sc/topic-registry.js';
 import { AppendOrder } from './append-order.js';
 
@@ -38,6 +38,8 @@ export class ReplicaManager
     readonly dataDir: string,
     private readonly storageDefaults: Partial<StorageConfig>,
     private readonly log: Logger,
+    /** For tests and instrumentation: every partition's I/O goes through them. */
+    private readonly storageHooks: StorageHooks = {},
   ) {
     super();
   }
@@ -55,13 +57,18 @@ export class ReplicaManager
     return this.compressions.get(topic);
   }
 
+  /** False once the partition of `store` was deleted (or closed): what a request racing the delete answers TopicDeleted on. */
+  holds(store: PartitionStore): boolean {
+    return this.replicas.get(partitionKey(store.topic, store.partition)) === store;
+  }
+
   async createPartitions(topic: TopicDefinition): Promise<void> {
     const config = topicStorageConfig(topic, this.storageDefaults);
     const opened: FilePartitionStore[] = [];
     try {
       for (let partition = 0; partition < topic.partitions; partition++) {
         const dir = path.join(this.dataDir, 'partitions');
-        opened.push(await FilePartitionStore.open(dir, topic.name, partition, config, this.log));
+        opened.push(await FilePartitionStore.open(dir, topic.name, partition, config, this.log, this.storageHooks));
       }
     } catch (err) {
       await Promise.allSettled(opened.map((store) => store.close()));

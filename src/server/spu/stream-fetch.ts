@@ -97,8 +97,13 @@ class StreamSession {
       }
       if (this.endError) this.sendFrame([], this.endError);
     } catch (err) {
-      this.log.error({ err, topic: this.topic, partition: this.partition }, 'stream fetch failed');
-      this.sendFrame([], { code: ErrorCode.StorageError });
+      if (this.endError?.code === ErrorCode.TopicDeleted) {
+        // The store closed under a read in flight: the consumer hears why.
+        this.sendFrame([], this.endError);
+      } else {
+        this.log.error({ err, topic: this.topic, partition: this.partition }, 'stream fetch failed');
+        this.sendFrame([], { code: ErrorCode.StorageError });
+      }
     } finally {
       unsubscribe();
       this.connection.closed.removeEventListener('abort', onClose);
@@ -245,11 +250,17 @@ export class StreamFetchService {
       try {
         chain = await this.smartmodules.startChain(request.smartmodules, header.apiVersion, store);
       } catch (err) {
+        // The topic went while the chain started (its look-back read may have failed for that).
+        if (!this.replicas.holds(store)) return refuse(ErrorCode.TopicDeleted);
         if (!(err instanceof SmartModuleError)) throw err;
         this.log.info({ topic: request.topic, partition: request.partition, error: err.message }, 'SmartModule chain refused');
         return refuse(err.fluvioError);
       }
       if (connection.isClosed) return chain.close();
+      if (!this.replicas.holds(store)) {
+        chain.close();
+        return refuse(ErrorCode.TopicDeleted);
+      }
     }
     const session = new StreamSession(
       streams.nextStreamId++,
