@@ -21,6 +21,13 @@ export interface ServerLimits {
   maxFetchBytes: number;
   /** A connection that has not sent a complete first frame by then is closed. */
   handshakeTimeoutMs: number;
+  /**
+   * A frame that started arriving must be complete within this time (counted
+   * while the connection reads; not while the node holds its reading back),
+   * else the connection is closed: a peer that stalls mid-frame holds a
+   * partial frame and a connection slot.
+   */
+  frameTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -33,4 +40,5 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxWatchesPerConnection: 64,
   maxFetchBytes: 16 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
+  frameTimeoutMs: 30_000,
 };

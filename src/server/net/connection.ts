@@ -49,6 +49,8 @@ export class Connection {
   private backlog: Buffer[] = [];
   private backlogHead = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Runs while a partial frame waits for its rest (see ServerLimits.frameTimeoutMs). */
+  private frameTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -74,6 +76,7 @@ export class Connection {
     socket.on('close', () => {
       this.closing = true;
       this.backlog = [];
+      this.stopFrameTimer();
       this.closeController.abort();
       this.releaseDrainWaiters();
     });
@@ -132,6 +135,7 @@ export class Connection {
     if (this.closing || this.isClosed) return;
     this.closing = true;
     this.backlog = [];
+    this.stopFrameTimer();
     this.log.info({ peer: this.peer, reason }, 'closing connection');
     this.socket.destroy();
   }
@@ -150,9 +154,27 @@ export class Connection {
       if (err instanceof FrameTooLargeError) return this.close(err.message);
       throw err;
     }
-    if (frames.length > 0) this.firstFrameSeen();
+    if (frames.length > 0) {
+      this.firstFrameSeen();
+      // The next frame has its own deadline.
+      this.frameTimer?.refresh();
+    }
     for (const frame of frames) this.backlog.push(frame);
     this.pump();
+  }
+
+  /** Keeps the frame deadline running exactly while a partial frame waits and the socket is read. */
+  private watchPartialFrame(): void {
+    if (this.frames.pendingBytes === 0 || this.paused || this.closing) return this.stopFrameTimer();
+    if (this.frameTimer !== undefined) return;
+    const timeoutMs = this.limits.frameTimeoutMs;
+    this.frameTimer = setTimeout(() => this.close(`stalled mid-frame: ${this.frames.pendingBytes} bytes of a frame, not complete within ${timeoutMs} ms`), timeoutMs);
+    this.frameTimer.unref();
+  }
+
+  private stopFrameTimer(): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
   }
 
   /** Dispatches received frames until a hold applies, then pauses or resumes the socket to match. */
@@ -177,6 +199,7 @@ export class Connection {
       this.paused = false;
       this.socket.resume();
     }
+    this.watchPartialFrame();
   }
 
   private dispatch(frame: Buffer): void {
