@@ -5,6 +5,7 @@ import { Reader, Writer, DecodeError } from '../../protocol/codec.js';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 import type { ServerLimits } from '../limits.js';
+import type { BudgetReader, RequestByteBudget } from './request-budget.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -31,7 +32,7 @@ let nextConnectionId = 1;
  * already received wait (in order) and the socket is paused, which in turn
  * stalls the peer through TCP flow control.
  */
-export class Connection {
+export class Connection implements BudgetReader {
   readonly id = nextConnectionId++;
   readonly peer: string;
   private readonly frames: FrameReader;
@@ -42,6 +43,10 @@ export class Connection {
   private heldForRequests = false;
   /** Reading is held back: the peer is not taking its responses. */
   private heldForOutput = false;
+  /** Reading is held back: the node's request byte budget is spent. */
+  private heldForBudget = false;
+  /** Bytes received and counted in the budget that no request is serving yet (partial frame, backlog). */
+  private unservedBytes = 0;
   private paused = false;
   /** Set by close(): nothing more is dispatched or served, even before the socket reports its close. */
   private closing = false;
@@ -57,6 +62,7 @@ export class Connection {
     private readonly router: Router,
     private readonly limits: ServerLimits,
     readonly log: Logger,
+    private readonly budget: RequestByteBudget,
   ) {
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.frames = new FrameReader(limits.maxFrameBytes);
@@ -77,6 +83,7 @@ export class Connection {
       this.closing = true;
       this.backlog = [];
       this.stopFrameTimer();
+      this.dropUnserved();
       this.closeController.abort();
       this.releaseDrainWaiters();
     });
@@ -136,6 +143,7 @@ export class Connection {
     this.closing = true;
     this.backlog = [];
     this.stopFrameTimer();
+    this.dropUnserved();
     this.log.info({ peer: this.peer, reason }, 'closing connection');
     this.socket.destroy();
   }
@@ -146,7 +154,22 @@ export class Connection {
     for (const wake of waiters) wake();
   }
 
+  /** The budget has room again (or it is this connection's turn to read on alone). */
+  resumeReading(): void {
+    this.heldForBudget = false;
+    this.pump();
+  }
+
+  private dropUnserved(): void {
+    this.heldForBudget = false;
+    this.budget.drop(this.unservedBytes, this);
+    this.unservedBytes = 0;
+  }
+
   private onData(data: Buffer): void {
+    if (this.closing) return;
+    this.budget.receive(data.length);
+    this.unservedBytes += data.length;
     let frames: Buffer[];
     try {
       frames = this.frames.push(data);
@@ -160,6 +183,7 @@ export class Connection {
       this.frameTimer?.refresh();
     }
     for (const frame of frames) this.backlog.push(frame);
+    if (!this.closing && !this.budget.mayRead(this)) this.heldForBudget = true;
     this.pump();
   }
 
@@ -191,7 +215,7 @@ export class Connection {
 
   private updateReading(): void {
     if (this.closing) return;
-    const hold = this.heldForRequests || this.heldForOutput || this.backlogHead < this.backlog.length;
+    const hold = this.heldForRequests || this.heldForOutput || this.heldForBudget || this.backlogHead < this.backlog.length;
     if (hold && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -213,6 +237,9 @@ export class Connection {
     }
     const handler = this.router(header.apiKey);
     if (!handler) return this.close(`unsupported api key ${header.apiKey}`);
+    const budgetBytes = 4 + frame.length;
+    this.unservedBytes -= budgetBytes;
+    this.budget.serve(budgetBytes, this);
     this.inFlight++;
     this.inFlightBytes += frame.length;
     if (this.inFlight >= this.limits.maxInFlightRequests || this.inFlightBytes >= this.limits.maxInFlightRequestBytes) {
@@ -230,6 +257,7 @@ export class Connection {
         }
       })
       .finally(() => {
+        this.budget.served(budgetBytes);
         this.inFlight--;
         this.inFlightBytes -= frame.length;
         if (

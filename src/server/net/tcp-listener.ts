@@ -2,8 +2,13 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, type Router } from './connection.js';
 import type { ServerLimits } from '../limits.js';
+import { RequestByteBudget } from './request-budget.js';
 
-/** A TCP listener that owns its connections and closes them all on stop. */
+/**
+ * A TCP listener that owns its connections and closes them all on stop. The
+ * request byte budget is the node's, shared by all its listeners; a listener
+ * given none has one of its own.
+ */
 export class TcpListener {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
@@ -14,6 +19,7 @@ export class TcpListener {
     router: Router,
     limits: ServerLimits,
     private readonly log: Logger,
+    readonly budget = new RequestByteBudget(limits.maxNodeInFlightRequestBytes),
   ) {
     this.server = net.createServer((socket) => {
       if (this.connections.size >= limits.maxConnections) {
@@ -21,7 +27,7 @@ export class TcpListener {
         socket.destroy();
         return;
       }
-      const connection = new Connection(socket, router, limits, log.child({ listener: name }));
+      const connection = new Connection(socket, router, limits, log.child({ listener: name }), this.budget);
       this.connections.add(connection);
       this.sockets.add(socket);
       socket.on('close', () => {
