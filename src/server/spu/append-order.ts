@@ -30,7 +30,7 @@ export class AppendOrder {
 
   leave(partition: string): void {
     const waiting = this.lines.get(partition);
-    assert.ok(waiting !== undefined, `leave without enter for partition ${partition}`);
+    if (waiting === undefined) assert.fail(`leave without enter for partition ${partition}`);
     const next = waiting.shift();
     if (next === undefined) this.lines.delete(partition);
     else next();

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
@@ -143,20 +144,24 @@ async function appendGroup(topic: string, partition: number, group: Entry[], rep
     replicas.appendOrder.leave(line);
   }
   if (!appended) return;
+  let result: AppendResult;
   try {
-    const result = await appended;
-    let next = result.baseOffset;
-    for (const entry of accepted) {
-      entry.response.baseOffset = next;
-      entry.response.logStartOffset = store.logStartOffset();
-      for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
-    }
+    result = await appended;
   } catch (err) {
     if (!replicas.holds(store)) return topicDeleted(accepted);
     const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
     if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
     for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
+    return;
   }
+  let next = result.baseOffset;
+  for (const entry of accepted) {
+    entry.response.baseOffset = next;
+    entry.response.logStartOffset = store.logStartOffset();
+    for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
+  }
+  // The store numbered the batches one after the other, as counted here.
+  if (next !== result.lastOffset + 1) assert.fail(`append to ${topic}-${partition} stored offsets ${result.baseOffset}..${result.lastOffset}, counted ${next - 1}`);
 }
 
 /**

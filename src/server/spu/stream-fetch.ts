@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
@@ -23,6 +24,11 @@ import { OutputBatchBuilder, processBatchFrom, type SmartModuleService } from '.
  * pipe full while the consumer works through the first.
  */
 const MAX_UNACKED_FRAMES = 2;
+
+/** The offset after a stored batch's last record. */
+function batchEnd(batch: Buffer, header = parseBatchHeader(batch, 0)): number {
+  return header.baseOffset + header.lastOffsetDelta + 1;
+}
 
 function sendStreamFrame(connection: Connection, correlationId: number, version: number, response: StreamFetchResponse): void {
   const writer = new Writer();
@@ -124,13 +130,25 @@ class StreamSession {
       return;
     }
     if (result.chunks.length === 0) return;
+    const end = batchEnd(result.chunks[result.chunks.length - 1]);
+    this.checkRead(result.chunks[0], end, result.highWatermark);
     if (this.chain) return this.sendTransformed(this.chain, result.chunks);
-    const last = result.chunks[result.chunks.length - 1];
-    const header = parseBatchHeader(last, 0);
-    const end = header.baseOffset + header.lastOffsetDelta + 1;
     this.sendFrame(result.chunks, { code: ErrorCode.None });
     this.offset = end;
     this.unackedEnds.push(end);
+  }
+
+  /**
+   * What a stream sends goes on from where it stopped, without a gap, and
+   * never past the high watermark (O(1): the first and last batch).
+   */
+  private checkRead(first: Buffer, end: number, highWatermark: number): void {
+    const firstBase = parseBatchHeader(first, 0).baseOffset;
+    if (firstBase > this.offset || end <= this.offset || end > highWatermark) {
+      assert.fail(
+        `stream of ${this.topic}-${this.partition} at offset ${this.offset} read offsets [${firstBase}, ${end}) with the high watermark at ${highWatermark}`,
+      );
+    }
   }
 
   /**
@@ -145,7 +163,7 @@ class StreamSession {
     let error: FluvioError | undefined;
     for (const chunk of chunks) {
       const header = parseBatchHeader(chunk, 0);
-      const end = header.baseOffset + header.lastOffsetDelta + 1;
+      const end = batchEnd(chunk, header);
       if (end <= next) continue;
       const result = processBatchFrom(chain, chunk, header, next);
       output.add(header, result);
