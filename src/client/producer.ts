@@ -46,7 +46,7 @@ import {
   ServerError,
   isRetryable,
 } from './errors.js';
-import { NOT_LEADER_CODES } from './metadata.js';
+import { NOT_LEADER_CODES, type TopicCompression } from './metadata.js';
 import { Partitioner } from './partitioner.js';
 import { smartModuleInvocation, type SmartModuleSpec } from './consumer.js';
 import type { SmartModuleInvocation } from '../protocol/messages/smartmodule-invocation.js';
@@ -85,7 +85,7 @@ export interface ProducerOptions {
    * of a partition in the order they arrive, however long their chains take to start.
    */
   maxInFlightRequests?: number;
-  /** Batch compression. Default 'none'. */
+  /** Batch compression. Default: the topic's compression setting, or 'none' for a topic that takes any; another codec than the topic's is refused (FreshetError CONFIG). */
   compression?: CompressionName;
   /** How long a record may take to be acknowledged, retries included (ms). Default 30 000; 0 sends once, never retrying (at-most-once). */
   deliveryTimeoutMs?: number;
@@ -124,6 +124,20 @@ const DEFAULTS: Required<ProducerOptions> = {
 /** Bytes of a record besides key and value (length, attributes, deltas, key tag, lengths, headers). */
 const RECORD_OVERHEAD = 16;
 /** What Fluvio's producer puts in the Produce request's timeout field (ms). */
+/**
+ * The codec a producer compresses with, as Fluvio's client chooses it: the
+ * topic's compression setting unless that is 'any' (then the option, else
+ * none); an option that contradicts the topic's setting is refused, since
+ * the node refuses such batches.
+ */
+function producerCompression(topic: string, topicCompression: TopicCompression, option: CompressionName | undefined): CompressionName {
+  if (topicCompression === 'any') return option ?? 'none';
+  if (option !== undefined && option.toLowerCase() !== topicCompression) {
+    throw new FreshetError('CONFIG', `producer compression ${option} does not match the compression of topic "${topic}" (${topicCompression})`);
+  }
+  return topicCompression;
+}
+
 const PRODUCE_SERVER_TIMEOUT_MS = 1500;
 /** Largest sum of batch buffers kept for reuse. */
 const POOL_BYTES = 4 * 1024 * 1024;
@@ -349,7 +363,8 @@ export class Producer {
   /** @internal Use `freshet.producer(topic)`. */
   static async create(context: ClientContext, topic: string, options: ProducerOptions = {}, onClose?: () => void): Promise<Producer> {
     const { topic: info, leaders } = await context.metadata.leaders(topic);
-    const producer = new Producer(context, topic, info.partitions, leaders, options);
+    const compression = producerCompression(topic, info.compression, options.compression);
+    const producer = new Producer(context, topic, info.partitions, leaders, { ...options, compression });
     producer.onClose = onClose;
     return producer;
   }
