@@ -36,7 +36,8 @@ import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produ
 import { BATCH_HEADER_SIZE, BatchBuilder, Compression } from '../protocol/record-batch.js';
 import { ProduceApi } from './apis.js';
 import { compressBatch, compressionId, type CompressionName } from '../protocol/compression.js';
-import { backoffDelay, formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
+import { backoffDelay } from '../common/index.js';
+import { formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
 import {
   ClosedError,
   DeliveryError,
@@ -89,7 +90,7 @@ export interface ProducerOptions {
   compression?: CompressionName;
   /** How long a record may take to be acknowledged, retries included (ms). Default 30 000; 0 sends once, never retrying (at-most-once). */
   deliveryTimeoutMs?: number;
-  /** First retry delay after a transport failure (ms), doubling up to maxRetryBackoffMs. Default 50. */
+  /** First retry delay after a transport failure (ms); later ones double, with jitter, up to maxRetryBackoffMs (common/backoff.ts). Default 50. */
   retryBackoffMs?: number;
   /** Default 1000. */
   maxRetryBackoffMs?: number;
@@ -346,10 +347,11 @@ export class Producer {
     this.compression = compressionId(this.options.compression);
     this.isolation = this.options.isolation === 'read_committed' ? Isolation.ReadCommitted : Isolation.ReadUncommitted;
     this.invocations = this.options.smartmodules.map(smartModuleInvocation);
-    for (const name of ['lingerMs', 'batchSize', 'maxRequestSize', 'maxBufferedBytes', 'deliveryTimeoutMs'] as const) {
+    for (const name of ['lingerMs', 'batchSize', 'maxRequestSize', 'maxBufferedBytes', 'deliveryTimeoutMs', 'retryBackoffMs', 'maxRetryBackoffMs'] as const) {
       const value = this.options[name];
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`producer option ${name} must be a non-negative number, not ${value}`);
     }
+    if (this.options.maxRetryBackoffMs < this.options.retryBackoffMs) throw new RangeError('producer option maxRetryBackoffMs must not be below retryBackoffMs');
     const inFlight = this.options.maxInFlightRequests;
     if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`producer option maxInFlightRequests must be a positive integer, not ${inFlight}`);
     this.partitionBusy = new Array<number>(partitionCount).fill(0);
@@ -767,7 +769,7 @@ export class Producer {
     let requeued = false;
     try {
       const transport = batches.some((batch) => !(batch.retryReason instanceof ServerError));
-      const delay = transport ? backoffDelay(lane.attempt, this.options.retryBackoffMs, this.options.maxRetryBackoffMs) : 0;
+      const delay = transport ? backoffDelay(lane.attempt, { minMs: this.options.retryBackoffMs, maxMs: this.options.maxRetryBackoffMs }) : 0;
       if (transport) lane.attempt++;
       const now = Date.now();
       const again: Batch[] = [];

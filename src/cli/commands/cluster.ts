@@ -2,11 +2,12 @@ import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlushPolicy } from '../../storage/index.js';
-import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../server/defaults.js';
+import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../node/defaults.js';
 import { CliError, usageError } from '../output/errors.js';
 import { examples, note, printLine } from '../output/format.js';
 import { parseDuration } from '../output/units.js';
 import { checkDataDir, runningNodePid, startDaemon, stopLocalNode } from '../local-node.js';
+import type { NodeConfig } from '../../node/index.js';
 import { clusterStatusCommand } from './cluster-status.js';
 
 export function parsePort(value: string): number {
@@ -34,13 +35,49 @@ interface StartOptions {
   flush: FlushPolicy;
   consolePort?: number;
   daemon?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  clientCert: boolean;
+  auth?: boolean;
+  superUser: string[];
+  aclPolicy?: string;
+  insecure?: boolean;
+}
+
+/** The security flags again, for the daemon's command line. */
+function securityArgs(options: StartOptions): string[] {
+  const args: string[] = [];
+  if (options.tlsCert !== undefined) args.push('--tls-cert', options.tlsCert);
+  if (options.tlsKey !== undefined) args.push('--tls-key', options.tlsKey);
+  if (options.tlsCa !== undefined) args.push('--tls-ca', options.tlsCa);
+  if (!options.clientCert) args.push('--no-client-cert');
+  if (options.auth) args.push('--auth');
+  for (const user of options.superUser) args.push('--super-user', user);
+  if (options.aclPolicy !== undefined) args.push('--acl-policy', options.aclPolicy);
+  if (options.insecure) args.push('--insecure');
+  return args;
+}
+
+function securityConfig(options: StartOptions): Partial<NodeConfig> {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw usageError('--tls-cert and --tls-key go together');
+  if (options.tlsCa !== undefined && options.tlsCert === undefined) throw usageError('--tls-ca needs --tls-cert and --tls-key (the node\'s own certificate)');
+  const auth = options.auth || options.superUser.length > 0 || options.aclPolicy !== undefined;
+  return {
+    ...(options.tlsCert !== undefined && options.tlsKey !== undefined
+      ? { tls: { certFile: options.tlsCert, keyFile: options.tlsKey, ...(options.tlsCa !== undefined ? { caFile: options.tlsCa } : {}), requireClientCert: options.clientCert } }
+      : {}),
+    ...(auth ? { auth: { enabled: true, superUsers: options.superUser, ...(options.aclPolicy !== undefined ? { policyFile: options.aclPolicy } : {}) } } : {}),
+    ...(options.insecure ? { insecure: true } : {}),
+  };
 }
 
 async function runClusterStart(options: StartOptions): Promise<void> {
+  securityConfig(options);
   if (options.daemon) {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
     if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
-    const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
+    const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush), ...securityArgs(options)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
         (started.console ? `  console: ${started.console}\n` : '') +
@@ -48,7 +85,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
     );
     return;
   }
-  const { defaultNodeConfig, startNode } = await import('../../server/node.js');
+  const { defaultNodeConfig, startNode, stopOnSignals } = await import('../../node/index.js');
   const node = await startNode(
     defaultNodeConfig({
       dataDir: options.dataDir,
@@ -57,6 +94,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       host: options.host,
       storage: { flush: options.flush },
       ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
+      ...securityConfig(options),
     }),
   );
   process.stderr.write(
@@ -64,18 +102,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       (node.consoleUrl ? `  console: ${node.consoleUrl}\n` : '') +
       `  data: ${options.dataDir}\nPress Ctrl-C to stop.\n`,
   );
-  const shutdown = (signal: string) => {
-    process.stderr.write(`\n${signal} received, stopping (flushing partitions)...\n`);
-    node.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(() => node.stop(), { what: 'the node', doing: 'flushing partitions' });
   // The process now lives until a signal; main must not exit it.
   await new Promise(() => {});
 }
@@ -116,6 +143,14 @@ export function clusterCommand(): Command {
         .default({ kind: 'always' }, 'always'),
     )
     .option('--daemon', 'run in the background (log in <data-dir>/freshet.log); returns once the node answers')
+    .option('--tls-cert <file>', 'TLS on every listener: the node\'s certificate chain (PEM)')
+    .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
+    .option('--tls-ca <file>', 'CA of client certificates (PEM): clients must present one signed by it (mutual TLS); its subject CN is their identity')
+    .option('--no-client-cert', 'with --tls-ca: accept clients without a certificate too (they are anonymous)')
+    .option('--auth', 'check every request against the ACLs (freshet acl, --acl-policy); needs users or client certificates')
+    .addOption(new Option('--super-user <user>', 'a user that passes every check (repeatable; implies --auth)').argParser((value: string, previous: string[]) => [...previous, value]).default([]))
+    .option('--acl-policy <file>', 'ACL rules in YAML or JSON (implies --auth); see docs/security.md')
+    .option('--insecure', 'allow listening on a non-loopback --host without TLS client certificates and authorization')
     .addHelpText(
       'after',
       examples('freshet cluster start', 'freshet cluster start --daemon', 'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105'),

@@ -6,6 +6,7 @@ import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.j
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 import type { ServerLimits } from '../limits.js';
 import type { BudgetReader, RequestByteBudget } from './request-budget.js';
+import { ANONYMOUS, type Principal } from '../auth/acl.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -35,6 +36,8 @@ let nextConnectionId = 1;
 export class Connection implements BudgetReader {
   readonly id = nextConnectionId++;
   readonly peer: string;
+  /** Who is asking, set by the listener when the connection is accepted (and by a SASL exchange). */
+  principal: Principal = ANONYMOUS;
   private readonly frames: FrameReader;
   private readonly closeController = new AbortController();
   private inFlight = 0;

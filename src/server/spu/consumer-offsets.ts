@@ -30,7 +30,7 @@ import {
   type ConsumerOffset,
 } from '../../protocol/messages/consumer-offsets.js';
 import type { RequestContext, RequestHandler } from '../net/connection.js';
-import { readJsonIfExists, writeJsonAtomic } from '../sc/json-file.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { StreamFetchService } from './stream-fetch.js';
 
@@ -55,8 +55,9 @@ export class ConsumerOffsetStore {
   private readonly file: string;
   private readonly offsets = new Map<string, StoredOffset>();
   private loaded: Promise<void> | undefined;
-  private writing: Promise<void> | undefined;
-  private nextWrite: Promise<void> | undefined;
+  private readonly writes = new SerialQueue();
+  /** A write queued but not begun: whoever arrives meanwhile shares it (it reads the offsets as it begins). */
+  private queuedWrite: Promise<void> | undefined;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'metadata', 'consumer-offsets.json');
@@ -106,18 +107,11 @@ export class ConsumerOffsetStore {
 
   /** Resolves once a write that includes every change made so far is on disk. */
   private persist(): Promise<void> {
-    if (!this.writing) {
-      this.writing = this.write().finally(() => (this.writing = undefined));
-      return this.writing;
-    }
-    // A write is under way with older content: one more follows it, for all who arrive meanwhile.
-    this.nextWrite ??= this.writing
-      .catch(() => {})
-      .then(() => {
-        this.nextWrite = undefined;
-        return this.persist();
-      });
-    return this.nextWrite;
+    this.queuedWrite ??= this.writes.run(() => {
+      this.queuedWrite = undefined;
+      return this.write();
+    });
+    return this.queuedWrite;
   }
 
   private write(): Promise<void> {
