@@ -11,6 +11,7 @@ import {
 import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
 import { SmartModuleError, processStoredBatch } from '../../smartengine/index.js';
 import { StorageError, type AppendResult, type PartitionStore } from '../../storage/index.js';
+import type { Authorizer } from '../auth/index.js';
 import type { RequestContext } from '../net/connection.js';
 import type { TopicCompression } from '../sc/topic-registry.js';
 import { partitionKey, type ReplicaManager } from './replica-manager.js';
@@ -45,6 +46,10 @@ function requiredCodec(compression: TopicCompression | undefined): number | unde
   return compression === undefined || compression === 'any' ? undefined : BATCH_CODECS[compression];
 }
 
+function refused(partitionIndex: number, code: number): PartitionProduceResponse {
+  return { partitionIndex, errorCode: { code }, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}
+
 function entryFor(partitionIndex: number, records: Buffer, codec: number | undefined): Entry {
   const response: PartitionProduceResponse = {
     partitionIndex,
@@ -77,13 +82,16 @@ function entryFor(partitionIndex: number, records: Buffer, codec: number | undef
  * first; each entry is answered in request order, and only after its batches
  * were appended (and synced, per the partition's flush policy).
  */
-export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodules?: SmartModuleService) {
+export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodules?: SmartModuleService, authorizer?: Authorizer) {
   return async ({ header, body, connection }: RequestContext): Promise<void> => {
     const request = decodeProduceRequest(body, header.apiVersion);
     body.expectEnd('Produce request');
     const transform: Transform = { invocations: request.smartmodules, version: header.apiVersion, service: smartmodules };
     const responses = await Promise.all(
       request.topics.map(async (topic) => {
+        if (authorizer && !authorizer.permits(connection.principal, 'write', 'topic', topic.name)) {
+          return { name: topic.name, partitions: topic.partitions.map((data) => refused(data.partitionIndex, ErrorCode.PermissionDenied)) };
+        }
         const codec = requiredCodec(replicas.compressionOf(topic.name));
         const entries = topic.partitions.map((data) => entryFor(data.partitionIndex, data.records, codec));
         await appendEntries(topic.name, entries, replicas, transform, log);

@@ -13,6 +13,7 @@ import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.
 import type { Connection, RequestContext } from '../net/connection.js';
 import { ProtocolViolation } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
+import type { Authorizer } from '../auth/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { Wakeup } from './wakeup.js';
 import { SmartModuleError, type SmartChain } from '../../smartengine/index.js';
@@ -222,6 +223,7 @@ export class StreamFetchService {
     private readonly limits: ServerLimits,
     private readonly log: Logger,
     private readonly smartmodules?: SmartModuleService,
+    private readonly authorizer?: Authorizer,
   ) {
     replicas.on('removed', (topic, partition) => {
       for (const session of this.active) {
@@ -249,6 +251,11 @@ export class StreamFetchService {
         },
       });
 
+    const who = connection.principal;
+    if (this.authorizer && !this.authorizer.permits(who, 'read', 'topic', request.topic)) return refuse(ErrorCode.PermissionDenied);
+    if (this.authorizer && request.consumerId !== undefined && !this.authorizer.permits(who, 'read', 'group', request.consumerId)) {
+      return refuse(ErrorCode.PermissionDenied);
+    }
     const store = this.replicas.get(request.topic, request.partition);
     if (!store) {
       return refuse(this.replicas.hasTopic(request.topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound);
