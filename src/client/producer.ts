@@ -47,7 +47,7 @@ import {
   ServerError,
   isRetryable,
 } from './errors.js';
-import { NOT_LEADER_CODES } from './metadata.js';
+import { NOT_LEADER_CODES, type TopicCompression } from './metadata.js';
 import { Partitioner } from './partitioner.js';
 import { smartModuleInvocation, type SmartModuleSpec } from './consumer.js';
 import type { SmartModuleInvocation } from '../protocol/messages/smartmodule-invocation.js';
@@ -82,11 +82,11 @@ export interface ProducerOptions {
   maxBufferedBytes?: number;
   /**
    * Produce requests in flight per leader (as Kafka's max.in.flight.requests.per.connection).
-   * Default 5; 1 waits for each answer (always so with `smartmodules`: the node may store
-   * transformed requests out of order).
+   * Default 5; 1 waits for each answer. With `smartmodules` too: the node stores the requests
+   * of a partition in the order they arrive, however long their chains take to start.
    */
   maxInFlightRequests?: number;
-  /** Batch compression. Default 'none'. */
+  /** Batch compression. Default: the topic's compression setting, or 'none' for a topic that takes any; another codec than the topic's is refused (FreshetError CONFIG). */
   compression?: CompressionName;
   /** How long a record may take to be acknowledged, retries included (ms). Default 30 000; 0 sends once, never retrying (at-most-once). */
   deliveryTimeoutMs?: number;
@@ -125,6 +125,20 @@ const DEFAULTS: Required<ProducerOptions> = {
 /** Bytes of a record besides key and value (length, attributes, deltas, key tag, lengths, headers). */
 const RECORD_OVERHEAD = 16;
 /** What Fluvio's producer puts in the Produce request's timeout field (ms). */
+/**
+ * The codec a producer compresses with, as Fluvio's client chooses it: the
+ * topic's compression setting unless that is 'any' (then the option, else
+ * none); an option that contradicts the topic's setting is refused, since
+ * the node refuses such batches.
+ */
+function producerCompression(topic: string, topicCompression: TopicCompression, option: CompressionName | undefined): CompressionName {
+  if (topicCompression === 'any') return option ?? 'none';
+  if (option !== undefined && option.toLowerCase() !== topicCompression) {
+    throw new FreshetError('CONFIG', `producer compression ${option} does not match the compression of topic "${topic}" (${topicCompression})`);
+  }
+  return topicCompression;
+}
+
 const PRODUCE_SERVER_TIMEOUT_MS = 1500;
 /** Largest sum of batch buffers kept for reuse. */
 const POOL_BYTES = 4 * 1024 * 1024;
@@ -321,8 +335,6 @@ export class Producer {
   private closed = false;
   private requests = 0;
   private readonly invocations: SmartModuleInvocation[];
-  /** maxInFlightRequests, or 1 with SmartModules. */
-  private readonly maxInFlight: number;
 
   private constructor(
     private readonly context: ClientContext,
@@ -342,9 +354,6 @@ export class Producer {
     if (this.options.maxRetryBackoffMs < this.options.retryBackoffMs) throw new RangeError('producer option maxRetryBackoffMs must not be below retryBackoffMs');
     const inFlight = this.options.maxInFlightRequests;
     if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`producer option maxInFlightRequests must be a positive integer, not ${inFlight}`);
-    // The node transforms a request's batches (compiling, reading look-back records) before
-    // storing them, so requests of one connection may be stored out of order: one at a time.
-    this.maxInFlight = this.invocations.length > 0 ? 1 : inFlight;
     this.partitionBusy = new Array<number>(partitionCount).fill(0);
     this.partitionBusyLane = new Array<Lane | undefined>(partitionCount).fill(undefined);
     this.capacityHint = new Array<number>(partitionCount).fill(1024);
@@ -356,7 +365,8 @@ export class Producer {
   /** @internal Use `freshet.producer(topic)`. */
   static async create(context: ClientContext, topic: string, options: ProducerOptions = {}, onClose?: () => void): Promise<Producer> {
     const { topic: info, leaders } = await context.metadata.leaders(topic);
-    const producer = new Producer(context, topic, info.partitions, leaders, options);
+    const compression = producerCompression(topic, info.compression, options.compression);
+    const producer = new Producer(context, topic, info.partitions, leaders, { ...options, compression });
     producer.onClose = onClose;
     return producer;
   }
@@ -583,7 +593,7 @@ export class Producer {
   }
 
   private canSend(lane: Lane): boolean {
-    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.maxInFlight) return false;
+    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.options.maxInFlightRequests) return false;
     // A broken connection with requests still on it: wait for their answers (failures) first.
     return !(lane.connection?.isClosed === true && lane.queue.some((request) => request.transmitted && !request.done));
   }

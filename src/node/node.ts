@@ -13,6 +13,7 @@ import { spuRouter } from '../server/spu/router.js';
 import { StreamFetchService } from '../server/spu/stream-fetch.js';
 import { SmartModuleService } from '../server/spu/smartmodules.js';
 import { TcpListener } from '../server/net/tcp-listener.js';
+import { RequestByteBudget } from '../server/net/request-budget.js';
 import { acquireDataDirLock } from '../server/data-dir-lock.js';
 import { SmartEngine } from '../smartengine/index.js';
 import { smartModuleLookup } from '../smartengine/resolver.js';
@@ -82,15 +83,18 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       return module ? smartmodules.payload(module) : undefined;
     };
     const smartmoduleService = new SmartModuleService(engine, smartModuleLookup(registered), log);
-    const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
-    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log, security.listener);
+    const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService, security.authorizer);
+    // One budget of request bytes held in memory for every listener of the node.
+    const requestBytes = new RequestByteBudget(config.limits.maxNodeInFlightRequestBytes);
+    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService, authorizer: security.authorizer }), config.limits, log, security.listener, requestBytes);
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
     const sc = new TcpListener(
       'sc',
-      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort } }),
+      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort }, authorizer: security.authorizer }),
       config.limits,
       log,
       security.listener,
+      requestBytes,
     );
     const scPort = await life.start('sc listener', () => sc.listen(config.host, config.scPort), () => sc.close());
     const endpoint = `${config.host}:${scPort}`;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ANONYMOUS, type Principal } from '../auth/acl.js';
 import { Connection, type Router } from './connection.js';
 import type { ServerLimits } from '../limits.js';
+import { RequestByteBudget } from './request-budget.js';
 import { createSocketServer, type ListenerTls, type SocketServer, type TransportIdentity } from './secure.js';
 
 export interface ListenerSecurity {
@@ -11,7 +12,11 @@ export interface ListenerSecurity {
   identify?: (identity: TransportIdentity) => Principal;
 }
 
-/** A TCP (or TLS) listener that owns its connections and closes them all on stop. */
+/**
+ * A TCP (or TLS) listener that owns its connections and closes them all on
+ * stop. The request byte budget is the node's, shared by all its listeners;
+ * a listener given none has one of its own.
+ */
 export class TcpListener {
   private readonly server: net.Server;
   private readonly socketServer: SocketServer;
@@ -24,6 +29,7 @@ export class TcpListener {
     limits: ServerLimits,
     private readonly log: Logger,
     security: ListenerSecurity = {},
+    readonly budget = new RequestByteBudget(limits.maxNodeInFlightRequestBytes),
   ) {
     this.socketServer = createSocketServer({ tls: security.tls, handshakeTimeoutMs: limits.handshakeTimeoutMs, name }, log, (socket, identity) => {
       if (this.connections.size >= limits.maxConnections) {
@@ -31,7 +37,7 @@ export class TcpListener {
         socket.destroy();
         return;
       }
-      const connection = new Connection(socket, router, limits, log.child({ listener: name }));
+      const connection = new Connection(socket, router, limits, log.child({ listener: name }), this.budget);
       connection.principal = security.identify?.(identity) ?? ANONYMOUS;
       this.connections.add(connection);
       socket.on('close', () => this.connections.delete(connection));

@@ -29,6 +29,7 @@ import {
   encodeUpdateConsumerOffsetResponse,
   type ConsumerOffset,
 } from '../../protocol/messages/consumer-offsets.js';
+import type { Authorizer } from '../auth/index.js';
 import type { RequestContext, RequestHandler } from '../net/connection.js';
 import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -135,6 +136,7 @@ export function consumerOffsetHandlers(
   replicas: ReplicaManager,
   streams: StreamFetchService,
   log: Logger,
+  authorizer?: Authorizer,
 ): { update: RequestHandler; delete: RequestHandler; fetch: RequestHandler } {
   const store = new ConsumerOffsetStore(replicas.dataDir);
   replicas.on('removed', (topic, partition) => {
@@ -150,6 +152,8 @@ export function consumerOffsetHandlers(
       errorCode = { code: ErrorCode.FetchSessionNotFoud };
     } else if (session.consumerId === undefined) {
       errorCode = { code: ErrorCode.Other, message: 'stream without consumer id' };
+    } else if (authorizer && !authorizer.permits(ctx.connection.principal, 'read', 'group', session.consumerId)) {
+      errorCode = { code: ErrorCode.PermissionDenied };
     } else if (request.offset < -1) {
       errorCode = { code: ErrorCode.Other, message: `invalid consumer offset ${request.offset}` };
     } else {
@@ -168,11 +172,15 @@ export function consumerOffsetHandlers(
     const request = decodeDeleteConsumerOffsetRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('DeleteConsumerOffset request');
     let errorCode: FluvioError = { code: ErrorCode.None };
-    try {
-      await store.delete(request.consumerId, request.replicaId.topic, request.replicaId.partition);
-    } catch (err) {
-      log.error({ err }, 'cannot delete a consumer offset');
-      errorCode = failure(err);
+    if (authorizer && !authorizer.permits(ctx.connection.principal, 'delete', 'group', request.consumerId)) {
+      errorCode = { code: ErrorCode.PermissionDenied };
+    } else {
+      try {
+        await store.delete(request.consumerId, request.replicaId.topic, request.replicaId.partition);
+      } catch (err) {
+        log.error({ err }, 'cannot delete a consumer offset');
+        errorCode = failure(err);
+      }
     }
     reply(ctx, (w) => encodeDeleteConsumerOffsetResponse(w, { errorCode }, ctx.header.apiVersion));
   };
@@ -185,6 +193,7 @@ export function consumerOffsetHandlers(
     try {
       consumers = (await store.list())
         .filter((entry) => replicas.get(entry.topic, entry.partition) !== undefined)
+        .filter((entry) => !authorizer || (authorizer.allows(ctx.connection.principal, 'describe', 'group', entry.consumerId) && authorizer.allows(ctx.connection.principal, 'describe', 'topic', entry.topic)))
         .map((entry) => ({
           consumerId: entry.consumerId,
           replicaId: { topic: entry.topic, partition: entry.partition },
