@@ -186,7 +186,7 @@ export function produceCommand(): Command {
     .option('--raw', 'send the whole input as one record (binary safe)')
     .option('-f, --file <path>', 'read from this file instead of stdin (a progress bar shows on a terminal)')
     .addOption(new Option('--compression <compression>', `batch compression: ${COMPRESSIONS.join(', ')} (default none)`).argParser(parseCompression))
-    .addOption(new Option('--linger <time>', 'how long a batch waits for more records: 0ms, 150ms, 1s (default 5ms)').argParser(parseDuration))
+    .addOption(new Option('--linger <time>', 'how long a batch waits for more records: 0ms, 150ms, 1s (default: none while no request is in flight, up to 5ms while one is)').argParser(parseDuration))
     .addOption(new Option('--batch-size <bytes>', 'largest batch in bytes (default 16384)').argParser(parseByteSize))
     .addOption(new Option('--max-request-size <bytes>', 'largest produce request, and so record, in bytes (default 1048576)').argParser(parseByteSize))
     .addOption(new Option('--isolation <isolation>', 'read_uncommitted (default) or read_committed').argParser(parseIsolation))
