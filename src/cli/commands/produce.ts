@@ -10,7 +10,7 @@ import { examples, note } from '../output/format.js';
 import { ProgressBar } from '../output/progress.js';
 import { formatBytes, parseByteSize, parseCount, parseDuration } from '../output/units.js';
 import { LineSplitter } from '../lines.js';
-import { parseDeliverySemantic, parseIsolation, type Isolation } from '../options.js';
+import { COMPRESSIONS, parseCompression, parseDeliverySemantic, parseIsolation, type Isolation } from '../options.js';
 import { addSmartModuleOptions, smartModuleSpecs, type SmartModuleFlags } from '../smartmodule-flags.js';
 
 interface ProduceFlags extends SmartModuleFlags {
@@ -26,14 +26,6 @@ interface ProduceFlags extends SmartModuleFlags {
   isolation?: Isolation;
   deliverySemantic?: 'at-least-once' | 'at-most-once';
   partition?: number;
-}
-
-const COMPRESSIONS: CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-
-function parseCompression(text: string): CompressionName {
-  const value = text.toLowerCase() as CompressionName;
-  if (!COMPRESSIONS.includes(value)) throw new InvalidArgumentError(`expected one of ${COMPRESSIONS.join(', ')}`);
-  return value;
 }
 
 function parseSeparator(text: string): string {
