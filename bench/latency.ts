@@ -1,5 +1,5 @@
 import { Freshet, type ProducerOptions } from '../src/client/index.js';
-import { percentile, throughput } from './fluvio-client.js';
+import { runConsumerBenchmark, runProducerBenchmark, type LoadSpec } from '../src/cli/benchmark.js';
 import { withChildNode } from './child-node.js';
 
 /**
@@ -9,10 +9,10 @@ import { withChildNode } from './child-node.js';
  * turn of the event loop) and `lingerMs: 5` (always wait 5 ms: what the
  * default did before it lingered only while requests are in flight).
  *
- * A record carries its send time (performance.now(), 8 bytes at its start);
- * a tailing consumer in the same process takes the difference on arrival.
- * Sends are paced by a 1 ms timer, each tick sending what the schedule says is
- * due, so at 10,000 records/s about ten records leave per tick.
+ * The load is `freshet benchmark`'s (src/cli/benchmark.ts): a record carries
+ * its send time, a tailing consumer in the same process takes the difference
+ * on arrival; sends are paced by a 1 ms timer, each tick sending what the
+ * schedule says is due (about ten records per tick at 10,000 records/s).
  */
 
 const RECORD_BYTES = 1024;
@@ -28,92 +28,19 @@ const SETTINGS: Setting[] = [
   { name: 'lingerMs 5 (explicit)', options: { lingerMs: 5 } },
 ];
 
-export interface RateLatency {
-  setting: string;
-  rate: number;
-  samples: number;
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
+function load(setting: Setting, records: number, rate?: number): LoadSpec {
+  return { records, recordBytes: RECORD_BYTES, producers: 1, rate, keys: 'no-key', windowBytes: 2 * 1024 * 1024, producerOptions: setting.options };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function latencyAtRate(freshet: Freshet, setting: Setting, rate: number, seconds: number): Promise<RateLatency> {
-  const topic = `bench-latency-${rate}-${Date.now()}`;
+/** Runs `work` on a topic of its own, deleted afterwards. */
+async function onFreshTopic<T>(freshet: Freshet, work: (topic: string) => Promise<T>): Promise<T> {
+  const topic = `bench-latency-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   await freshet.admin.createTopic(topic);
-  const producer = await freshet.producer(topic, setting.options);
-  const total = Math.round(rate * seconds);
-  // The first half second warms up connections and code paths: not counted.
-  const warmup = Math.round(rate / 2);
-  const latencies: number[] = [];
-  const consumer = await freshet.consumer(topic, { offset: 'beginning' });
-  const consumed = (async () => {
-    let seen = 0;
-    for await (const record of consumer) {
-      const latency = performance.now() - record.value.readDoubleLE(0);
-      if (seen++ >= warmup) latencies.push(latency);
-      if (seen === total) break;
-    }
-  })();
-  const value = Buffer.alloc(RECORD_BYTES, 0x78);
-  let failure: unknown;
-  const start = performance.now();
-  let sent = 0;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
-    for (; sent < due; sent++) {
-      const record = Buffer.from(value);
-      record.writeDoubleLE(performance.now(), 0);
-      producer.send(null, record).catch((err: unknown) => (failure ??= err));
-    }
-    await sleep(1);
+  try {
+    return await work(topic);
+  } finally {
+    await freshet.admin.deleteTopic(topic);
   }
-  await producer.flush();
-  await consumed;
-  if (failure) throw failure;
-  await producer.close();
-  await freshet.admin.deleteTopic(topic);
-  latencies.sort((a, b) => a - b);
-  return {
-    setting: setting.name,
-    rate,
-    samples: latencies.length,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    p999Ms: percentile(latencies, 99.9),
-  };
-}
-
-/** Records/s of 1 KiB sends not awaited one by one (up to 2 MiB of records unacknowledged), to the last ack. */
-async function fullRate(freshet: Freshet, setting: Setting, records: number): Promise<number> {
-  const topic = `bench-full-rate-${Date.now()}`;
-  await freshet.admin.createTopic(topic);
-  const producer = await freshet.producer(topic, setting.options);
-  const value = Buffer.alloc(RECORD_BYTES, 0x78);
-  const window = Math.floor((2 * 1024 * 1024) / RECORD_BYTES);
-  let unacknowledged = 0;
-  let failure: unknown;
-  let wake: (() => void) | undefined;
-  const settle = () => {
-    if (--unacknowledged <= window / 2 && wake) wake();
-  };
-  const start = performance.now();
-  for (let i = 0; i < records; i++) {
-    unacknowledged++;
-    producer.send(null, value).then(settle, (err: unknown) => {
-      failure ??= err;
-      settle();
-    });
-    if (unacknowledged >= window) await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
-  }
-  await producer.flush();
-  const seconds = (performance.now() - start) / 1000;
-  if (failure) throw failure;
-  await producer.close();
-  await freshet.admin.deleteTopic(topic);
-  return throughput(setting.name, records, RECORD_BYTES, seconds).recordsPerSecond;
 }
 
 /** The section for docs/benchmarks.md: latency at 1,000 and 10,000 records/s and full-rate throughput per setting. */
@@ -122,17 +49,17 @@ export async function benchLatency(endpoint: string, scale: number): Promise<str
   const rows: string[] = [];
   const rates: string[] = [];
   try {
+    // Not counted: warms up the code paths (JIT) and connections, so the first setting measured is not the slowest.
+    await onFreshTopic(freshet, (topic) => runConsumerBenchmark(freshet, topic, { ...load(SETTINGS[0], 20_000), consumers: 1 }));
     for (const rate of [1_000, 10_000]) {
       for (const setting of SETTINGS) {
-        const r = await latencyAtRate(freshet, setting, rate, 5 * scale);
-        rows.push(`| ${r.setting} | ${r.rate.toLocaleString('en-US')} | ${r.samples.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} |`);
+        const { latency: l } = await onFreshTopic(freshet, (topic) => runConsumerBenchmark(freshet, topic, { ...load(setting, rate * 5 * scale, rate), consumers: 1 }));
+        rows.push(`| ${setting.name} | ${rate.toLocaleString('en-US')} | ${l.samples.toLocaleString('en-US')} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${l.p999Ms.toFixed(2)} |`);
       }
     }
-    // Not counted: warms up the code paths of a producer at full rate, so the first setting measured is not the slowest.
-    await fullRate(freshet, SETTINGS[0], 20_000);
     for (const setting of SETTINGS) {
-      const perSecond = await fullRate(freshet, setting, 50_000 * scale);
-      rates.push(`| ${setting.name} | ${(50_000 * scale).toLocaleString('en-US')} | ${Math.round(perSecond).toLocaleString('en-US')} | ${((perSecond * RECORD_BYTES) / 1e6).toFixed(1)} |`);
+      const r = await onFreshTopic(freshet, (topic) => runProducerBenchmark(freshet, topic, load(setting, 50_000 * scale)));
+      rates.push(`| ${setting.name} | ${r.records.toLocaleString('en-US')} | ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} | ${r.megabytesPerSecond.toFixed(1)} |`);
     }
   } finally {
     await freshet.close();
