@@ -235,7 +235,17 @@ export function benchmarkCommand(): Command {
     addLoadOptions(
       new Command('producer').description('producers send records as fast as the node acknowledges them (or at --rate); latency is send → acknowledgement'),
       '5kib',
-    ).action((flags: BenchmarkFlags, command: Command) => runBenchmark('producer', flags, command)),
+    )
+      .addHelpText(
+        'after',
+        examples(
+          'freshet benchmark producer',
+          'freshet benchmark producer --num-records 100000 --record-size 1kib --batch-size 64kib --linger 10ms',
+          'freshet benchmark producer --num-producers 4 -p 4 --record-key-allocation-strategy producer-worker-unique-key',
+          'freshet benchmark producer --rate 1000 --record-size 1kib -O json | jq .latencyMs.p99',
+        ),
+      )
+      .action((flags: BenchmarkFlags, command: Command) => runBenchmark('producer', flags, command)),
   );
   benchmark.addCommand(
     addLoadOptions(
@@ -243,6 +253,14 @@ export function benchmarkCommand(): Command {
       '1kib',
     )
       .addOption(new Option('--num-consumers <n>', 'consumers that each read every record').argParser(parsePositive('a consumer count')).default(1))
+      .addHelpText(
+        'after',
+        examples(
+          'freshet benchmark consumer',
+          'freshet benchmark consumer --num-consumers 8 --num-records 50000',
+          'freshet benchmark consumer --rate 10000 --num-records 100000 --json',
+        ),
+      )
       .action((flags: BenchmarkFlags, command: Command) => runBenchmark('consumer', flags, command)),
   );
   return benchmark;
