@@ -210,11 +210,14 @@ export async function runConsumerBenchmark(freshet: Freshet, topic: string, spec
       }),
     );
   });
+  const readersDone = Promise.all(reading);
+  // Awaited after the load: a consumer failing before then must not go unhandled (and end the process).
+  readersDone.catch(() => {});
   const producers = await openProducers(freshet, topic, spec);
   const start = performance.now();
   try {
     await Promise.all(producers.map((producer, worker) => sendLoad(producer, spec, worker, true, () => {})));
-    await Promise.all(reading);
+    await readersDone;
   } finally {
     await Promise.allSettled(producers.map((producer) => producer.close()));
     await Promise.allSettled(readers.flat().map((stream) => stream.close()));
