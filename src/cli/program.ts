@@ -2,6 +2,7 @@
 // command, one file per command group under commands/.
 
 import { Command, Option } from 'commander';
+import { benchmarkCommand } from './commands/benchmark.js';
 import { clusterCommand } from './commands/cluster.js';
 import { connectorCommand } from './commands/connector.js';
 import { consumeCommand } from './commands/consume.js';
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
     .addCommand(connectorCommand())
     .addCommand(dataflowCommand())
     .addCommand(profileCommand())
+    .addCommand(benchmarkCommand())
     .addCommand(versionCommand())
     .addHelpText('after', ROOT_HELP);
   forEachCommand(program, (command) => {

@@ -1,7 +1,16 @@
 // The producer: records are partitioned (as Fluvio's client would), encoded
 // at once into per-partition batches that close on size (batchSize) or age
 // (lingerMs), compressed, and sent in Produce requests, each carrying every
-// batch that is ready for its leader (up to maxRequestSize). Up to
+// batch that is ready for its leader (up to maxRequestSize).
+//
+// Lingering by default only while it can pay: a batch whose leader has no
+// request in flight closes at the next turn of the event loop (the records of
+// one synchronous loop of sends still share it), so a record sent at a low
+// rate waits for nothing; while requests are in flight, batches wait up to
+// lingerMs for more records, and close as soon as the last answer comes back
+// (their leader is idle again). At full rate the in-flight requests make the
+// batches big; at a low rate nothing waits. An explicit lingerMs always
+// waits that long (0: the next turn of the event loop). Up to
 // maxInFlightRequests requests per leader are in flight at a time (as Kafka's
 // max.in.flight), on one connection: the node appends the requests of a
 // connection in the order they arrive, so per-partition order holds.
@@ -72,7 +81,13 @@ export interface RecordMetadata {
 }
 
 export interface ProducerOptions {
-  /** How long a batch waits for more records before it is sent (ms). Default 5. */
+  /**
+   * How long a batch waits for more records before it is sent (ms). Unset
+   * (the default), a batch goes out at once when its leader has no request in
+   * flight, and waits up to 5 ms, or until the leader's requests are answered,
+   * while it has; set, every batch waits this long (0: until the next turn of
+   * the event loop).
+   */
   lingerMs?: number;
   /** A batch is sent once its records reach this many bytes. Default 16384 (as Fluvio). */
   batchSize?: number;
@@ -325,8 +340,14 @@ export class Producer {
   private readonly poolLimit: number;
   private pumpScheduled = false;
   private readonly pumpNow = () => this.pump();
+  /** lingerMs was set: every batch waits lingerMs, whether or not a request is in flight. */
+  private readonly lingersAlways: boolean;
+  /** Closes every open batch once lingerMs has passed since the first record that waits for it. */
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Closes the open batches that do not linger, at the next turn of the event loop. */
   private lingerImmediate: NodeJS.Immediate | undefined;
+  private readonly sealUnlingeringNow = () => this.sealUnlingering();
+  private readonly sealAllNow = () => this.sealAll();
   private buffered = 0;
   private readonly waiters: Waiter[] = [];
   private readonly unsettled = new Set<Batch>();
@@ -344,6 +365,7 @@ export class Producer {
     options: ProducerOptions,
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.lingersAlways = options.lingerMs !== undefined;
     this.compression = compressionId(this.options.compression);
     this.isolation = this.options.isolation === 'read_committed' ? Isolation.ReadCommitted : Isolation.ReadUncommitted;
     this.invocations = this.options.smartmodules.map(smartModuleInvocation);
@@ -520,13 +542,40 @@ export class Producer {
     }
     const promise = batch.addRecord(wantsMetadata);
     batch.bytes += size;
-    if (batch.bytes >= this.options.batchSize) {
-      this.seal(partition);
-    } else if (this.lingerTimer === undefined && this.lingerImmediate === undefined) {
-      if (this.options.lingerMs > 0) this.lingerTimer = setTimeout(() => this.sealAll(), this.options.lingerMs);
-      else this.lingerImmediate = setImmediate(() => this.sealAll());
-    }
+    if (batch.bytes >= this.options.batchSize) this.seal(partition);
+    else if (this.lingers(partition)) this.startLingerTimer();
+    else this.lingerImmediate ??= setImmediate(this.sealUnlingeringNow);
     return promise;
+  }
+
+  /** Whether a partition's open batch waits lingerMs for more records (or goes out at the next turn). */
+  private lingers(partition: number): boolean {
+    if (this.lingersAlways) return this.options.lingerMs > 0;
+    return this.laneBusy(this.partitionLanes[partition]);
+  }
+
+  /** Requests of the lane are in flight (or batches wait to be sent on it again). */
+  private laneBusy(lane: Lane): boolean {
+    return lane.queue.length > 0 || lane.retry.length > 0 || lane.recovering;
+  }
+
+  private startLingerTimer(): void {
+    this.lingerTimer ??= setTimeout(this.sealAllNow, this.options.lingerMs);
+  }
+
+  /** Closes the open batches that need not wait; those whose leader got busy since wait for the linger timer. */
+  private sealUnlingering(): void {
+    this.lingerImmediate = undefined;
+    for (const partition of [...this.open.keys()]) {
+      if (this.lingers(partition)) this.startLingerTimer();
+      else this.seal(partition);
+    }
+  }
+
+  /** A lane's requests are all answered: its partitions' open batches need not wait any longer. */
+  private sealIdleLane(lane: Lane): void {
+    if (this.lingersAlways || this.laneBusy(lane)) return;
+    for (const partition of [...this.open.keys()]) if (this.partitionLanes[partition] === lane) this.seal(partition);
   }
 
   private seal(partition: number): void {
@@ -713,6 +762,7 @@ export class Producer {
       }
     }
     if (lane.queue.length === 0 && lane.retry.length > 0 && !lane.recovering) void this.recover(lane);
+    this.sealIdleLane(lane);
     this.schedulePump();
   }
 
@@ -813,6 +863,7 @@ export class Producer {
     } finally {
       lane.poisoned.clear();
       lane.recovering = false;
+      this.sealIdleLane(lane);
       this.schedulePump();
     }
   }
