@@ -95,3 +95,20 @@ test('a request larger than the whole budget goes through; so do two partial fra
     await spu.stop();
   }
 });
+
+test('the bytes of a connection that goes away mid-frame, or is closed for stalling, are released', async () => {
+  const spu = await startTestSpu({ limits: { maxNodeInFlightRequestBytes: BUDGET, frameTimeoutMs: FRAME_TIMEOUT_MS } });
+  const [leaving, stalling] = await Promise.all([RawClient.connect(spu.port), RawClient.connect(spu.port)]);
+  try {
+    await spu.createTopic('gone');
+    const budget = spu.listener.budget;
+    for (const client of [leaving, stalling]) client.sendRaw(produceFrame(client, 'gone', 100 * 1024).subarray(0, 50 * 1024));
+    await until(() => budget.heldBytes === 100 * 1024, 'both partial frames to arrive');
+    await leaving.close();
+    assert.ok(await stalling.closedWithin(FRAME_TIMEOUT_MS + 5_000), 'the stalled connection is closed');
+    await until(() => budget.heldBytes === 0, 'every byte released');
+  } finally {
+    await stalling.close();
+    await spu.stop();
+  }
+});
