@@ -12,6 +12,7 @@ import { gate, startTestSpu } from '../helpers/spu.js';
 const BUDGET = 256 * 1024;
 /** What one socket read can bring past the budget on a connection that was reading (Node reads 64 KiB at most). */
 const SOCKET_READ = 64 * 1024;
+const FRAME_TIMEOUT_MS = 200;
 
 function produceFrame(client: RawClient, topic: string, valueBytes: number): Buffer {
   const batch = p.encodeBatch([{ key: null, value: Buffer.alloc(valueBytes, 0x61) }]);
@@ -38,7 +39,8 @@ test('connections past the node budget stop reading until appends release bytes;
   let holdWrites = true;
   const writes = gate();
   const spu = await startTestSpu({
-    limits: { maxNodeInFlightRequestBytes: BUDGET },
+    // A short frame timeout: it must not run while the budget holds a connection's reading back.
+    limits: { maxNodeInFlightRequestBytes: BUDGET, frameTimeoutMs: FRAME_TIMEOUT_MS },
     storageHooks: {
       async beforeWrite() {
         if (holdWrites) await writes.promise;
@@ -53,6 +55,8 @@ test('connections past the node budget stop reading until appends release bytes;
     const answers = clients.flatMap((client) => Array.from({ length: 10 }, () => client.requestRaw(produceFrame(client, 'budgeted', 40 * 1024), 30_000)));
     await until(() => budget.waitingReaders > 0 && budget.heldBytes >= BUDGET, 'connections to wait for the budget');
     assert.ok(budget.peakHeldBytes <= BUDGET + clients.length * SOCKET_READ, `held ${budget.peakHeldBytes} bytes at most`);
+    await new Promise((resolve) => setTimeout(resolve, 3 * FRAME_TIMEOUT_MS));
+    assert.deepEqual(clients.map((client) => client.isClosed), clients.map(() => false), 'held back, not stalled: nobody is closed');
     holdWrites = false;
     writes.open();
     const offsets = (await Promise.all(answers)).map(baseOffsetOf);
@@ -88,6 +92,23 @@ test('a request larger than the whole budget goes through; so do two partial fra
   } finally {
     await first.close();
     await second.close();
+    await spu.stop();
+  }
+});
+
+test('the bytes of a connection that goes away mid-frame, or is closed for stalling, are released', async () => {
+  const spu = await startTestSpu({ limits: { maxNodeInFlightRequestBytes: BUDGET, frameTimeoutMs: FRAME_TIMEOUT_MS } });
+  const [leaving, stalling] = await Promise.all([RawClient.connect(spu.port), RawClient.connect(spu.port)]);
+  try {
+    await spu.createTopic('gone');
+    const budget = spu.listener.budget;
+    for (const client of [leaving, stalling]) client.sendRaw(produceFrame(client, 'gone', 100 * 1024).subarray(0, 50 * 1024));
+    await until(() => budget.heldBytes === 100 * 1024, 'both partial frames to arrive');
+    await leaving.close();
+    assert.ok(await stalling.closedWithin(FRAME_TIMEOUT_MS + 5_000), 'the stalled connection is closed');
+    await until(() => budget.heldBytes === 0, 'every byte released');
+  } finally {
+    await stalling.close();
     await spu.stop();
   }
 });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as p from '../../src/protocol/index.js';
 import { Freshet } from '../../src/client/index.js';
 import { builtinSmartModule } from '../../src/smartengine/builtins.js';
-import { startTestNode, removeDir } from '../helpers/test-node.js';
-import { RawClient, PRODUCE_VERSION, produce, requestFrame } from '../helpers/raw-client.js';
+import { createTopic, startTestNode, removeDir } from '../helpers/test-node.js';
+import { RawClient, PRODUCE_VERSION, requestFrame } from '../helpers/raw-client.js';
 import { runCli } from '../helpers/cli.js';
 
 // Produce-side SmartModules: the chain in a Produce request transforms the
@@ -23,29 +23,13 @@ after(async () => {
   await removeDir(node.dataDir);
 });
 
-async function createTopic(name: string): Promise<void> {
-  await node.topics.create({
-    name,
-    partitions: 1,
-    replicationFactor: 1,
-    ignoreRackAssignment: false,
-    compression: 'any',
-    createdAt: new Date().toISOString(),
-  });
-}
-
 function invocation(name: string, kind: p.SmartModuleKind, params: Record<string, string>): p.SmartModuleInvocation {
   return { wasm: { type: 'Predefined', name }, kind, params: { params: new Map(Object.entries(params)) } };
 }
 
-async function produceThrough(
-  client: RawClient,
-  topic: string,
-  values: string[],
-  smartmodules: p.SmartModuleInvocation[],
-): Promise<p.PartitionProduceResponse> {
+function produceFrame(client: RawClient, topic: string, values: string[], smartmodules: p.SmartModuleInvocation[]): Buffer {
   const batch = p.encodeBatch(values.map((value) => ({ key: null, value: Buffer.from(value) })));
-  const response = await client.request(p.SpuApiKey.Produce, PRODUCE_VERSION, (w) =>
+  return requestFrame(p.SpuApiKey.Produce, PRODUCE_VERSION, client.allocateCorrelationId(), (w) =>
     p.encodeProduceRequest(
       w,
       {
@@ -57,7 +41,19 @@ async function produceThrough(
       PRODUCE_VERSION,
     ),
   );
+}
+
+function partitionResponse(response: { body: p.Reader }): p.PartitionProduceResponse {
   return p.decodeProduceResponse(response.body, PRODUCE_VERSION).responses[0].partitions[0];
+}
+
+async function produceThrough(
+  client: RawClient,
+  topic: string,
+  values: string[],
+  smartmodules: p.SmartModuleInvocation[],
+): Promise<p.PartitionProduceResponse> {
+  return partitionResponse(await client.requestRaw(produceFrame(client, topic, values, smartmodules)));
 }
 
 async function storedValues(topic: string): Promise<string[]> {
@@ -120,36 +116,19 @@ test('freshet produce --smartmodule NAME -e k=v transforms lines before they are
 
 const keepAll = () => invocation('infinyon/regex-filter', { type: 'Filter' }, { regex: '.' });
 
-function produceFrame(client: RawClient, topic: string, value: string, smartmodules: p.SmartModuleInvocation[]): Buffer {
-  const batch = p.encodeBatch([{ key: null, value: Buffer.from(value) }]);
-  return requestFrame(p.SpuApiKey.Produce, PRODUCE_VERSION, client.allocateCorrelationId(), (w) =>
-    p.encodeProduceRequest(
-      w,
-      {
-        isolation: p.Isolation.ReadUncommitted,
-        timeoutMs: 1500,
-        topics: [{ name: topic, partitions: [{ partitionIndex: 0, records: batch }] }],
-        smartmodules,
-      },
-      PRODUCE_VERSION,
-    ),
-  );
-}
-
 test('pipelined produce requests are stored in arrival order, whether a chain starts for them or not', async () => {
-  await createTopic('arrival-order');
+  await createTopic(node, 'arrival-order');
   const client = await RawClient.connect(node.spuPort);
   try {
     const values = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `chain-${i}` : `plain-${i}`));
-    // One write: the node receives every request before it answers any.
-    const frames = values.map((value) => produceFrame(client, 'arrival-order', value, value.startsWith('chain') ? [keepAll()] : []));
+    // All written at once, before the node answers any of them.
+    const frames = values.map((value) => produceFrame(client, 'arrival-order', [value], value.startsWith('chain') ? [keepAll()] : []));
     const answers = frames.map((frame) => client.requestRaw(frame));
     const responses = await Promise.all(answers);
-    const offsets = responses.map((response) => p.decodeProduceResponse(response.body, PRODUCE_VERSION).responses[0].partitions[0].baseOffset);
+    const offsets = responses.map((response) => partitionResponse(response).baseOffset);
     assert.deepEqual(offsets, [...values.keys()]);
     // A plain request after the line emptied goes on as before.
-    const after = await produce(client, 'arrival-order', [{ partition: 0, records: p.encodeBatch([{ key: null, value: Buffer.from('last') }]) }]);
-    assert.equal(after.responses[0].partitions[0].baseOffset, values.length);
+    assert.equal((await produceThrough(client, 'arrival-order', ['last'], [])).baseOffset, values.length);
     assert.deepEqual(await storedValues('arrival-order'), [...values, 'last']);
     assert.equal(node.replicas.appendOrder.busyPartitions, 0);
   } finally {
@@ -158,7 +137,7 @@ test('pipelined produce requests are stored in arrival order, whether a chain st
 });
 
 test('our client: a SmartModule producer pipelines its requests, and interleaved with a plain producer they are stored in send order', async () => {
-  await createTopic('interleaved');
+  await createTopic(node, 'interleaved');
   // Five each: as many requests as one producer keeps in flight, so neither holds a batch back.
   const values = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? `chain-${i}` : `plain-${i}`));
   const freshet = await Freshet.connect({ endpoint: node.endpoint });

@@ -14,7 +14,7 @@ import type { TopicDefinition } from '../../src/server/sc/topic-registry.js';
 import { SmartEngine } from '../../src/smartengine/index.js';
 import { builtinSmartModule } from '../../src/smartengine/builtins.js';
 import type { StorageHooks } from '../../src/storage/index.js';
-import { removeDir, tempDir } from './test-node.js';
+import { removeDir, tempDir, topicDefinition } from './test-node.js';
 
 export interface TestSpuOptions {
   limits?: Partial<ServerLimits>;
@@ -47,14 +47,7 @@ export async function startTestSpu(options: TestSpuOptions = {}): Promise<TestSp
     replicas,
     listener,
     async createTopic(name, partitions = 1) {
-      const topic: TopicDefinition = {
-        name,
-        partitions,
-        replicationFactor: 1,
-        ignoreRackAssignment: false,
-        compression: 'any',
-        createdAt: new Date().toISOString(),
-      };
+      const topic = topicDefinition(name, partitions);
       await replicas.createPartitions(topic);
       return topic;
     },

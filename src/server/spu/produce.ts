@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
-import { Compression, splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/record-batch.js';
+import { COMPRESSION_IDS } from '../../protocol/compression.js';
+import { splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/record-batch.js';
 import {
   decodeProduceRequest,
   encodeProduceResponse,
@@ -33,17 +34,9 @@ function failure(code: number, message?: string): FluvioError {
   return message === undefined ? { code } : { code, message };
 }
 
-const BATCH_CODECS: Readonly<Record<Exclude<TopicCompression, 'any'>, number>> = {
-  none: Compression.None,
-  gzip: Compression.Gzip,
-  snappy: Compression.Snappy,
-  lz4: Compression.Lz4,
-  zstd: Compression.Zstd,
-};
-
 /** The batch codec a topic requires, as Fluvio's SPU checks it: undefined when it takes any (or is not led here). */
 function requiredCodec(compression: TopicCompression | undefined): number | undefined {
-  return compression === undefined || compression === 'any' ? undefined : BATCH_CODECS[compression];
+  return compression === undefined || compression === 'any' ? undefined : COMPRESSION_IDS[compression];
 }
 
 function refused(partitionIndex: number, code: number): PartitionProduceResponse {
@@ -77,8 +70,9 @@ function entryFor(partitionIndex: number, records: Buffer, codec: number | undef
 }
 
 /**
- * Produce (0): every batch is validated (CRC, layout) before anything of its
- * entry is stored; a SmartModule chain in the request transforms the batches
+ * Produce (0): every batch is validated (CRC, layout, the topic's
+ * compression setting) before anything of its entry is stored; a SmartModule
+ * chain in the request transforms the batches
  * first; each entry is answered in request order, and only after its batches
  * were appended (and synced, per the partition's flush policy).
  */
