@@ -5,6 +5,9 @@ import { benchHttpSourcePolling, benchHttpSourceStream } from './connectors.js';
 import { benchFluvioClient, benchFluvioTailLatency, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
 import { benchDataflow } from './dataflow.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
+import { benchLatency } from './latency.js';
+import { benchMemory } from './memory.js';
+import { benchSoak } from './soak.js';
 import { benchSmartModules } from './smartmodules.js';
 import { benchKafka } from './kafka.js';
 import { benchSqlSink } from './sql-sink.js';
@@ -15,6 +18,9 @@ import { benchSqlSink } from './sql-sink.js';
  * on a 2-core machine; set BENCH_SCALE=2 (or more) for longer runs.
  */
 const scale = Number(process.env.BENCH_SCALE ?? 1);
+/** `npm run bench -- --soak [minutes]`: also the long steady run of bench/soak.ts (30 minutes by default; never in CI). */
+const soakAt = process.argv.indexOf('--soak');
+const soakMinutes = soakAt < 0 ? undefined : Number(process.argv[soakAt + 1] ?? 30) || 30;
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
@@ -37,6 +43,7 @@ async function main(): Promise<void> {
   let dataflowSection: string;
   let sqlSinkSection: string;
   let smartModulesSection: string;
+  let latencySection: string;
   let kafkaSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
@@ -51,6 +58,10 @@ async function main(): Promise<void> {
       latencies.push(latency);
     }
     latencies.push(await benchFreshetTailLatency(node.endpoint, 200 * scale));
+
+    // Produce → consume latency at 1,000 and 10,000 records/s of 1 KiB, and full-rate produce, per linger setting (bench/latency.ts).
+    latencySection = await benchLatency(node.endpoint, scale);
+
     results.push(await benchHttpSourcePolling(node.endpoint, 5 * scale));
     results.push(await benchHttpSourceStream(node.endpoint, 100_000 * scale, 100));
 
@@ -77,9 +88,12 @@ async function main(): Promise<void> {
     await node.exited;
     await removeDir(dataDir);
   }
+  // Memory (bench/memory.ts) and the soak (bench/soak.ts) start nodes of their own: a fresh process to measure.
+  const memorySection = await benchMemory(scale);
+  const soakSection = soakMinutes === undefined ? '' : `\n${await benchSoak(soakMinutes)}`;
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}`);
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}\n${memorySection}${soakSection}`);
 }
 
 await main();

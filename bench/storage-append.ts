@@ -19,6 +19,7 @@ function batch(): Buffer {
   buf.writeInt32BE(buf.length - 12, 8);
   buf.writeInt8(2, 16);
   buf.writeInt32BE(0, 23);
+  buf.writeInt32BE(1, 57);
   buf.writeBigInt64BE(BigInt(Date.now()), 27);
   buf.writeBigInt64BE(BigInt(Date.now()), 35);
   buf.writeUInt32BE(crc32c(buf.subarray(21)) >>> 0, 17);

@@ -4,13 +4,43 @@
 // commands that use it, so `--help` and local commands start fast.
 
 import type { Command } from 'commander';
-import type { Freshet } from '../client/index.js';
+import { readFile } from 'node:fs/promises';
+import type { ClientTlsOptions, Freshet } from '../client/index.js';
 import { usageError } from './output/errors.js';
 import { checkProfileExists } from './profiles.js';
 
 export interface GlobalOptions {
   cluster?: string;
   profile?: string;
+  tls?: boolean;
+  domain?: string;
+  caCert?: string;
+  clientCert?: string;
+  clientKey?: string;
+}
+
+/** TLS from the global flags, as fluvio takes them: only with --cluster, the cert and key together. */
+async function tlsFromFlags(options: GlobalOptions): Promise<ClientTlsOptions | undefined> {
+  const given = options.domain !== undefined || options.caCert !== undefined || options.clientCert !== undefined || options.clientKey !== undefined;
+  if (!options.tls) {
+    if (given) throw usageError('--domain, --ca-cert, --client-cert and --client-key go with --tls');
+    return undefined;
+  }
+  if (options.profile !== undefined) throw usageError('TLS flags are not valid when a profile is used', 'put them in the profile\'s [cluster.X.tls] section');
+  if ((options.clientCert === undefined) !== (options.clientKey === undefined)) throw usageError('--client-cert and --client-key go together');
+  const read = async (file: string, what: string) => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw usageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...(options.caCert !== undefined ? { ca: await read(options.caCert, 'the CA certificate') } : {}),
+    ...(options.clientCert !== undefined ? { cert: await read(options.clientCert, 'the client certificate') } : {}),
+    ...(options.clientKey !== undefined ? { key: await read(options.clientKey, 'the client key') } : {}),
+    ...(options.domain !== undefined ? { domain: options.domain } : {}),
+  };
 }
 
 export function globalOptions(command: Command): GlobalOptions {
@@ -19,13 +49,16 @@ export function globalOptions(command: Command): GlobalOptions {
 
 /** Connects as the global options say. */
 export async function connect(command: Command, options: { connectTimeoutMs?: number } = {}): Promise<Freshet> {
-  const { cluster, profile } = globalOptions(command);
+  const flags = globalOptions(command);
+  const { cluster, profile } = flags;
   if (cluster !== undefined && profile !== undefined) {
     throw usageError('-c/--cluster and -P/--profile cannot be used together', 'give one: a HOST:PORT, or the name of a profile');
   }
   if (profile !== undefined) await checkProfileExists(profile);
+  const tls = await tlsFromFlags(flags);
   const { Freshet } = await import('../client/index.js');
   return Freshet.connect({
+    ...(tls ? { tls } : {}),
     ...(cluster !== undefined ? { endpoint: cluster } : {}),
     ...(profile !== undefined ? { profile } : {}),
     clientId: 'freshet-cli',

@@ -1,6 +1,7 @@
-// Flag values shared by `produce` and `consume`, spelled as fluvio accepts them.
+// Flag values shared by `produce`, `consume` and `benchmark`, spelled as fluvio accepts them.
 
 import { InvalidArgumentError } from 'commander';
+import type { CompressionName } from '../client/index.js';
 
 export type Isolation = 'read_uncommitted' | 'read_committed';
 
@@ -10,6 +11,15 @@ export function parseIsolation(text: string): Isolation {
   if (plain === 'readcommitted') return 'read_committed';
   if (plain === 'readuncommitted') return 'read_uncommitted';
   throw new InvalidArgumentError('expected read_committed or read_uncommitted');
+}
+
+export const COMPRESSIONS: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** A producer's batch compression, any case. */
+export function parseCompression(text: string): CompressionName {
+  const value = text.toLowerCase() as CompressionName;
+  if (!COMPRESSIONS.includes(value)) throw new InvalidArgumentError(`expected one of ${COMPRESSIONS.join(', ')}`);
+  return value;
 }
 
 /** at-least-once / at_least_once / AtLeastOnce / atleastonce, and at-most-once likewise. */

@@ -2,6 +2,7 @@
 // command, one file per command group under commands/.
 
 import { Command, Option } from 'commander';
+import { benchmarkCommand } from './commands/benchmark.js';
 import { clusterCommand } from './commands/cluster.js';
 import { connectorCommand } from './commands/connector.js';
 import { consumeCommand } from './commands/consume.js';
@@ -25,6 +26,7 @@ const ROOT_HELP = `${examples(
   "echo '{\"user\":\"ann\"}' | freshet produce events",
   'freshet consume events -B -d -O json | jq .user',
   'freshet -c 127.0.0.1:9103 topic list',
+  'freshet -c node1.example.com:9003 --tls --ca-cert ca.crt --client-cert me.crt --client-key me.key topic list',
 )}
 
 Global options (-c, -P) go before the command, as in fluvio.
@@ -33,6 +35,9 @@ Environment:
   FRESHET_ENDPOINT      HOST:PORT of the node, when -c is not given
   FRESHET_PROFILE_PATH  the profile file (default ~/.freshet/config, fluvio's TOML format)
   FRESHET_PROFILE       the profile to use instead of the current one
+  FRESHET_TLS_CA, FRESHET_TLS_CERT, FRESHET_TLS_KEY, FRESHET_TLS_DOMAIN
+                        TLS when -c or FRESHET_ENDPOINT is used: PEM files, the node's name
+  FRESHET_TOKEN         bearer token for the node's HTTP API (connectors, dataflows, users, ACLs)
   FRESHET_DATA_DIR      default data dir of \`cluster\` commands (~/.freshet/data)
   NO_COLOR              no colour (colour is only used on a terminal anyway)
 
@@ -49,6 +54,11 @@ export function buildProgram(): Command {
     .version(CLI_VERSION, '-V, --version')
     .addOption(new Option('-c, --cluster <host:port>', 'connect to the node (SC) at this address (default: FRESHET_ENDPOINT, the profile, 127.0.0.1:9003)').argParser(parseEndpointArg))
     .option('-P, --profile <profile>', 'use this profile of the profile file')
+    .option('--tls', 'connect with TLS (with -c; a profile has its own [cluster.X.tls] section)')
+    .option('--domain <name>', 'with --tls: the name the node\'s certificate must be valid for (default: the host of -c)')
+    .option('--ca-cert <file>', 'with --tls: the CA that signed the node\'s certificate (PEM)')
+    .option('--client-cert <file>', 'with --tls: this client\'s certificate (PEM), for nodes that require one')
+    .option('--client-key <file>', 'with --tls: the key of --client-cert (PEM)')
     .enablePositionalOptions()
     .addCommand(clusterCommand())
     .addCommand(topicCommand())
@@ -61,6 +71,7 @@ export function buildProgram(): Command {
     .addCommand(connectorCommand())
     .addCommand(dataflowCommand())
     .addCommand(profileCommand())
+    .addCommand(benchmarkCommand())
     .addCommand(versionCommand())
     .addHelpText('after', ROOT_HELP);
   forEachCommand(program, (command) => {

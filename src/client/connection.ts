@@ -12,14 +12,16 @@
 // A Connection never reconnects by itself; Link (below) does, lazily, with
 // backoff, and is what the rest of the client holds.
 
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
+import { backoffDelay } from '../common/index.js';
 import { Reader, Writer } from '../protocol/codec.js';
 import { encodeRequestHeader } from '../protocol/header.js';
 import { negotiateVersion, type ApiVersionKey } from '../protocol/api-keys.js';
 import { decodeApiVersionsResponse, encodeApiVersionsRequest } from '../protocol/messages/api-versions.js';
 import { ErrorCode } from '../protocol/error-code.js';
 import { ConnectionError, FreshetError, NoNodeError, RequestTimeoutError, ServerError } from './errors.js';
+import { explainTlsError, openSocket, type ClientTlsOptions } from './tls.js';
 
 export const CLIENT_VERSION = '0.1.0';
 const API_VERSIONS_KEY = 18;
@@ -67,14 +69,17 @@ export interface ConnectionOptions {
   maxFrameBytes?: number;
   /** Connection refused means "no node here": say how to start one (for the SC). */
   explainRefusal?: boolean;
+  /** TLS for this connection (undefined: plain TCP). */
+  tls?: ClientTlsOptions | undefined;
 }
 
-export const DEFAULT_CONNECTION_OPTIONS: Required<ConnectionOptions> = {
+export const DEFAULT_CONNECTION_OPTIONS: Required<Omit<ConnectionOptions, 'tls'>> & Pick<ConnectionOptions, 'tls'> = {
   clientId: 'freshet',
   connectTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   maxFrameBytes: 128 * 1024 * 1024,
   explainRefusal: false,
+  tls: undefined,
 };
 
 interface Serial {
@@ -113,13 +118,18 @@ export class Connection {
   private constructor(
     private readonly socket: net.Socket,
     readonly address: Address,
-    private readonly options: Required<ConnectionOptions>,
+    private readonly options: typeof DEFAULT_CONNECTION_OPTIONS,
     public versions: readonly ApiVersionKey[] = [],
     public platformVersion = '',
   ) {
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => this.onData(data));
-    socket.on('error', (err) => this.fail(new ConnectionError(`connection to ${formatAddress(address)} failed: ${err.message}`, { cause: err })));
+    socket.on('error', (err) => {
+      const tlsReason = options.tls ? explainTlsError(err, formatAddress(address)) : undefined;
+      this.fail(
+        new ConnectionError(`connection to ${formatAddress(address)} failed: ${tlsReason ?? err.message}`, { cause: err, ...(tlsReason ? { code: 'TLS' as const } : {}) }),
+      );
+    });
     socket.on('close', () => this.fail(new ConnectionError(`connection to ${formatAddress(address)} closed`)));
   }
 
@@ -128,12 +138,12 @@ export class Connection {
     const opts = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
     const endpoint = formatAddress(address);
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: address.host, port: address.port });
+      const { socket: s, ready } = openSocket(address.host, address.port, opts.tls);
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ConnectionError(`connecting to ${endpoint} timed out after ${opts.connectTimeoutMs} ms`, { code: 'TIMEOUT' }));
       }, opts.connectTimeoutMs);
-      s.once('connect', () => {
+      s.once(ready, () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
@@ -143,6 +153,8 @@ export class Connection {
         s.destroy();
         if (opts.explainRefusal && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EADDRNOTAVAIL')) {
           reject(new NoNodeError(endpoint, err));
+        } else if (opts.tls && explainTlsError(err, endpoint)) {
+          reject(new ConnectionError(`cannot connect to ${endpoint}: ${explainTlsError(err, endpoint)}`, { cause: err, code: 'TLS' }));
         } else {
           reject(new ConnectionError(`cannot connect to ${endpoint}: ${err.message}`, { cause: err }));
         }
@@ -370,13 +382,11 @@ export interface LinkOptions extends ConnectionOptions {
   retryTimeoutMs?: number;
 }
 
+/** Retries of idempotent requests and stream reconnects. */
+export const RECONNECT_BACKOFF = { minMs: 50, maxMs: 1000 };
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Exponential backoff delays: initial, doubling, capped. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
 }
 
 /**
@@ -426,7 +436,7 @@ export class Link {
         return await connection.send(api, req, { timeoutMs: opts.timeoutMs });
       } catch (err) {
         if (!(err instanceof ConnectionError) || this.closed || Date.now() >= deadline) throw err;
-        await sleep(backoffDelay(attempt, 50, 1000));
+        await sleep(backoffDelay(attempt, RECONNECT_BACKOFF));
       }
     }
   }

@@ -31,7 +31,8 @@ import {
   UpdateOffsetsApi,
 } from './apis.js';
 import { decodeBatch } from '../protocol/compression.js';
-import { backoffDelay, formatAddress, Link, sleep, type Address, type Connection, type StreamHandle } from './connection.js';
+import { backoffDelay } from '../common/index.js';
+import { formatAddress, Link, RECONNECT_BACKOFF, sleep, type Address, type Connection, type StreamHandle } from './connection.js';
 import type { ClientContext } from './context.js';
 import { ConnectionError, FreshetError, PartitionNotFoundError, ServerError, isRetryable } from './errors.js';
 import { NOT_LEADER_CODES } from './metadata.js';
@@ -239,7 +240,7 @@ class PartitionStream {
           if (err instanceof ServerError) {
             this.leader = (await this.consumer.refreshLeaders().catch(() => undefined))?.[this.partition] ?? this.leader;
           }
-          await sleep(backoffDelay(attempt++, 50, 1000));
+          await sleep(backoffDelay(attempt++, RECONNECT_BACKOFF));
           continue;
         }
         this.pendingError =

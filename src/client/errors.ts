@@ -7,6 +7,7 @@ export type FreshetErrorCode =
   | 'CONNECTION'
   | 'NO_NODE'
   | 'TIMEOUT'
+  | 'TLS'
   | 'CLOSED'
   | 'SERVER'
   | 'TOPIC_NOT_FOUND'
@@ -31,7 +32,7 @@ export class FreshetError extends Error {
 /** The transport failed (refused, reset, closed, timed out). Safe to retry idempotent work. */
 export class ConnectionError extends FreshetError {
   override name = 'ConnectionError';
-  constructor(message: string, options?: { cause?: unknown; code?: 'CONNECTION' | 'NO_NODE' | 'TIMEOUT' }) {
+  constructor(message: string, options?: { cause?: unknown; code?: 'CONNECTION' | 'NO_NODE' | 'TIMEOUT' | 'TLS' }) {
     super(options?.code ?? 'CONNECTION', message, options);
   }
 }

@@ -16,6 +16,7 @@ import { MetadataClient } from './metadata.js';
 import { deleteConsumerOffset, listConsumerOffsets, type ConsumerOffsetFilter, type StoredConsumerOffset } from './offsets.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { resolveEndpoint } from './profile.js';
+import { tlsFromEnv, type ClientTlsOptions } from './tls.js';
 import { IdempotentProducer, type IdempotentProducerOptions } from './kafka/idempotent-producer.js';
 import { defaultKafkaEndpoint } from './kafka/link.js';
 import { GroupConsumer, type GroupConsumerOptions } from './kafka/group-consumer.js';
@@ -38,6 +39,12 @@ export interface ConnectOptions {
   kafkaEndpoint?: string;
   /** How long metadata and other idempotent requests retry across reconnects (ms). Default 10 000. */
   retryTimeoutMs?: number;
+  /**
+   * TLS to the SC and the SPUs. Default: the profile's `[cluster.X.tls]`
+   * when the endpoint comes from a profile, else FRESHET_TLS_* (see tls.ts),
+   * else plain TCP.
+   */
+  tls?: ClientTlsOptions;
 }
 
 export class Freshet {
@@ -72,8 +79,11 @@ export class Freshet {
   /** Connects to the SC (ApiVersions handshake); fails at once, saying how to start a node, when none answers. */
   static async connect(options: ConnectOptions = {}): Promise<Freshet> {
     registerSyncCodecs();
-    const { endpoint } = resolveEndpoint(options);
+    const resolved = resolveEndpoint(options);
+    const { endpoint } = resolved;
+    const tls = options.tls ?? (resolved.source.startsWith('profile:') ? resolved.tls : tlsFromEnv(process.env));
     const linkOptions: LinkOptions = {
+      ...(tls ? { tls } : {}),
       clientId: options.clientId ?? 'freshet',
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -207,6 +217,7 @@ export { IdempotentProducer, ProduceRefusedError, type IdempotentProducerOptions
 export { GroupConsumer, rangeAssign, type GroupConsumerOptions, type GroupRecord } from './kafka/group-consumer.js';
 export type { GroupDetails, GroupListing, GroupMemberInfo, GroupPartitionLag } from './kafka/groups.js';
 export { resolveEndpoint, loadProfileConfig, defaultProfilePath, DEFAULT_ENDPOINT, type ProfileConfig } from './profile.js';
+export type { ClientTlsOptions } from './tls.js';
 export {
   FreshetError,
   ConnectionError,

@@ -1,7 +1,16 @@
 // The producer: records are partitioned (as Fluvio's client would), encoded
 // at once into per-partition batches that close on size (batchSize) or age
 // (lingerMs), compressed, and sent in Produce requests, each carrying every
-// batch that is ready for its leader (up to maxRequestSize). Up to
+// batch that is ready for its leader (up to maxRequestSize).
+//
+// Lingering by default only while it can pay: a batch whose leader has no
+// request in flight closes at the next turn of the event loop (the records of
+// one synchronous loop of sends still share it), so a record sent at a low
+// rate waits for nothing; while requests are in flight, batches wait up to
+// lingerMs for more records, and close as soon as the last answer comes back
+// (their leader is idle again). At full rate the in-flight requests make the
+// batches big; at a low rate nothing waits. An explicit lingerMs always
+// waits that long (0: the next turn of the event loop). Up to
 // maxInFlightRequests requests per leader are in flight at a time (as Kafka's
 // max.in.flight), on one connection: the node appends the requests of a
 // connection in the order they arrive, so per-partition order holds.
@@ -36,7 +45,8 @@ import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produ
 import { BATCH_HEADER_SIZE, BatchBuilder, Compression } from '../protocol/record-batch.js';
 import { ProduceApi } from './apis.js';
 import { compressBatch, compressionId, type CompressionName } from '../protocol/compression.js';
-import { backoffDelay, formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
+import { backoffDelay } from '../common/index.js';
+import { formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
 import {
   ClosedError,
   DeliveryError,
@@ -46,7 +56,7 @@ import {
   ServerError,
   isRetryable,
 } from './errors.js';
-import { NOT_LEADER_CODES } from './metadata.js';
+import { NOT_LEADER_CODES, type TopicCompression } from './metadata.js';
 import { Partitioner } from './partitioner.js';
 import { smartModuleInvocation, type SmartModuleSpec } from './consumer.js';
 import type { SmartModuleInvocation } from '../protocol/messages/smartmodule-invocation.js';
@@ -71,7 +81,13 @@ export interface RecordMetadata {
 }
 
 export interface ProducerOptions {
-  /** How long a batch waits for more records before it is sent (ms). Default 5. */
+  /**
+   * How long a batch waits for more records before it is sent (ms). Unset
+   * (the default), a batch goes out at once when its leader has no request in
+   * flight, and waits up to 5 ms, or until the leader's requests are answered,
+   * while it has; set, every batch waits this long (0: until the next turn of
+   * the event loop).
+   */
   lingerMs?: number;
   /** A batch is sent once its records reach this many bytes. Default 16384 (as Fluvio). */
   batchSize?: number;
@@ -81,15 +97,15 @@ export interface ProducerOptions {
   maxBufferedBytes?: number;
   /**
    * Produce requests in flight per leader (as Kafka's max.in.flight.requests.per.connection).
-   * Default 5; 1 waits for each answer (always so with `smartmodules`: the node may store
-   * transformed requests out of order).
+   * Default 5; 1 waits for each answer. With `smartmodules` too: the node stores the requests
+   * of a partition in the order they arrive, however long their chains take to start.
    */
   maxInFlightRequests?: number;
-  /** Batch compression. Default 'none'. */
+  /** Batch compression. Default: the topic's compression setting, or 'none' for a topic that takes any; another codec than the topic's is refused (FreshetError CONFIG). */
   compression?: CompressionName;
   /** How long a record may take to be acknowledged, retries included (ms). Default 30 000; 0 sends once, never retrying (at-most-once). */
   deliveryTimeoutMs?: number;
-  /** First retry delay after a transport failure (ms), doubling up to maxRetryBackoffMs. Default 50. */
+  /** First retry delay after a transport failure (ms); later ones double, with jitter, up to maxRetryBackoffMs (common/backoff.ts). Default 50. */
   retryBackoffMs?: number;
   /** Default 1000. */
   maxRetryBackoffMs?: number;
@@ -124,6 +140,20 @@ const DEFAULTS: Required<ProducerOptions> = {
 /** Bytes of a record besides key and value (length, attributes, deltas, key tag, lengths, headers). */
 const RECORD_OVERHEAD = 16;
 /** What Fluvio's producer puts in the Produce request's timeout field (ms). */
+/**
+ * The codec a producer compresses with, as Fluvio's client chooses it: the
+ * topic's compression setting unless that is 'any' (then the option, else
+ * none); an option that contradicts the topic's setting is refused, since
+ * the node refuses such batches.
+ */
+function producerCompression(topic: string, topicCompression: TopicCompression, option: CompressionName | undefined): CompressionName {
+  if (topicCompression === 'any') return option ?? 'none';
+  if (option !== undefined && option.toLowerCase() !== topicCompression) {
+    throw new FreshetError('CONFIG', `producer compression ${option} does not match the compression of topic "${topic}" (${topicCompression})`);
+  }
+  return topicCompression;
+}
+
 const PRODUCE_SERVER_TIMEOUT_MS = 1500;
 /** Largest sum of batch buffers kept for reuse. */
 const POOL_BYTES = 4 * 1024 * 1024;
@@ -310,8 +340,14 @@ export class Producer {
   private readonly poolLimit: number;
   private pumpScheduled = false;
   private readonly pumpNow = () => this.pump();
+  /** lingerMs was set: every batch waits lingerMs, whether or not a request is in flight. */
+  private readonly lingersAlways: boolean;
+  /** Closes every open batch once lingerMs has passed since the first record that waits for it. */
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Closes the open batches that do not linger, at the next turn of the event loop. */
   private lingerImmediate: NodeJS.Immediate | undefined;
+  private readonly sealUnlingeringNow = () => this.sealUnlingering();
+  private readonly sealAllNow = () => this.sealAll();
   private buffered = 0;
   private readonly waiters: Waiter[] = [];
   private readonly unsettled = new Set<Batch>();
@@ -320,8 +356,6 @@ export class Producer {
   private closed = false;
   private requests = 0;
   private readonly invocations: SmartModuleInvocation[];
-  /** maxInFlightRequests, or 1 with SmartModules. */
-  private readonly maxInFlight: number;
 
   private constructor(
     private readonly context: ClientContext,
@@ -331,18 +365,17 @@ export class Producer {
     options: ProducerOptions,
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.lingersAlways = options.lingerMs !== undefined;
     this.compression = compressionId(this.options.compression);
     this.isolation = this.options.isolation === 'read_committed' ? Isolation.ReadCommitted : Isolation.ReadUncommitted;
     this.invocations = this.options.smartmodules.map(smartModuleInvocation);
-    for (const name of ['lingerMs', 'batchSize', 'maxRequestSize', 'maxBufferedBytes', 'deliveryTimeoutMs'] as const) {
+    for (const name of ['lingerMs', 'batchSize', 'maxRequestSize', 'maxBufferedBytes', 'deliveryTimeoutMs', 'retryBackoffMs', 'maxRetryBackoffMs'] as const) {
       const value = this.options[name];
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`producer option ${name} must be a non-negative number, not ${value}`);
     }
+    if (this.options.maxRetryBackoffMs < this.options.retryBackoffMs) throw new RangeError('producer option maxRetryBackoffMs must not be below retryBackoffMs');
     const inFlight = this.options.maxInFlightRequests;
     if (!Number.isInteger(inFlight) || inFlight < 1) throw new RangeError(`producer option maxInFlightRequests must be a positive integer, not ${inFlight}`);
-    // The node transforms a request's batches (compiling, reading look-back records) before
-    // storing them, so requests of one connection may be stored out of order: one at a time.
-    this.maxInFlight = this.invocations.length > 0 ? 1 : inFlight;
     this.partitionBusy = new Array<number>(partitionCount).fill(0);
     this.partitionBusyLane = new Array<Lane | undefined>(partitionCount).fill(undefined);
     this.capacityHint = new Array<number>(partitionCount).fill(1024);
@@ -354,7 +387,8 @@ export class Producer {
   /** @internal Use `freshet.producer(topic)`. */
   static async create(context: ClientContext, topic: string, options: ProducerOptions = {}, onClose?: () => void): Promise<Producer> {
     const { topic: info, leaders } = await context.metadata.leaders(topic);
-    const producer = new Producer(context, topic, info.partitions, leaders, options);
+    const compression = producerCompression(topic, info.compression, options.compression);
+    const producer = new Producer(context, topic, info.partitions, leaders, { ...options, compression });
     producer.onClose = onClose;
     return producer;
   }
@@ -508,13 +542,40 @@ export class Producer {
     }
     const promise = batch.addRecord(wantsMetadata);
     batch.bytes += size;
-    if (batch.bytes >= this.options.batchSize) {
-      this.seal(partition);
-    } else if (this.lingerTimer === undefined && this.lingerImmediate === undefined) {
-      if (this.options.lingerMs > 0) this.lingerTimer = setTimeout(() => this.sealAll(), this.options.lingerMs);
-      else this.lingerImmediate = setImmediate(() => this.sealAll());
-    }
+    if (batch.bytes >= this.options.batchSize) this.seal(partition);
+    else if (this.lingers(partition)) this.startLingerTimer();
+    else this.lingerImmediate ??= setImmediate(this.sealUnlingeringNow);
     return promise;
+  }
+
+  /** Whether a partition's open batch waits lingerMs for more records (or goes out at the next turn). */
+  private lingers(partition: number): boolean {
+    if (this.lingersAlways) return this.options.lingerMs > 0;
+    return this.laneBusy(this.partitionLanes[partition]);
+  }
+
+  /** Requests of the lane are in flight (or batches wait to be sent on it again). */
+  private laneBusy(lane: Lane): boolean {
+    return lane.queue.length > 0 || lane.retry.length > 0 || lane.recovering;
+  }
+
+  private startLingerTimer(): void {
+    this.lingerTimer ??= setTimeout(this.sealAllNow, this.options.lingerMs);
+  }
+
+  /** Closes the open batches that need not wait; those whose leader got busy since wait for the linger timer. */
+  private sealUnlingering(): void {
+    this.lingerImmediate = undefined;
+    for (const partition of [...this.open.keys()]) {
+      if (this.lingers(partition)) this.startLingerTimer();
+      else this.seal(partition);
+    }
+  }
+
+  /** A lane's requests are all answered: its partitions' open batches need not wait any longer. */
+  private sealIdleLane(lane: Lane): void {
+    if (this.lingersAlways || this.laneBusy(lane)) return;
+    for (const partition of [...this.open.keys()]) if (this.partitionLanes[partition] === lane) this.seal(partition);
   }
 
   private seal(partition: number): void {
@@ -581,7 +642,7 @@ export class Producer {
   }
 
   private canSend(lane: Lane): boolean {
-    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.maxInFlight) return false;
+    if (lane.recovering || lane.retry.length > 0 || lane.queue.length >= this.options.maxInFlightRequests) return false;
     // A broken connection with requests still on it: wait for their answers (failures) first.
     return !(lane.connection?.isClosed === true && lane.queue.some((request) => request.transmitted && !request.done));
   }
@@ -701,6 +762,7 @@ export class Producer {
       }
     }
     if (lane.queue.length === 0 && lane.retry.length > 0 && !lane.recovering) void this.recover(lane);
+    this.sealIdleLane(lane);
     this.schedulePump();
   }
 
@@ -757,7 +819,7 @@ export class Producer {
     let requeued = false;
     try {
       const transport = batches.some((batch) => !(batch.retryReason instanceof ServerError));
-      const delay = transport ? backoffDelay(lane.attempt, this.options.retryBackoffMs, this.options.maxRetryBackoffMs) : 0;
+      const delay = transport ? backoffDelay(lane.attempt, { minMs: this.options.retryBackoffMs, maxMs: this.options.maxRetryBackoffMs }) : 0;
       if (transport) lane.attempt++;
       const now = Date.now();
       const again: Batch[] = [];
@@ -801,6 +863,7 @@ export class Producer {
     } finally {
       lane.poisoned.clear();
       lane.recovering = false;
+      this.sealIdleLane(lane);
       this.schedulePump();
     }
   }

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { FreshetError } from './errors.js';
+import { tlsFromProfile, type ClientTlsOptions } from './tls.js';
 
 export const DEFAULT_ENDPOINT = '127.0.0.1:9003';
 
@@ -52,6 +53,8 @@ export interface ResolvedEndpoint {
   endpoint: string;
   /** Where it came from: 'option', 'env', 'profile:<name>' or 'default'. */
   source: string;
+  /** TLS settings of the profile's cluster (`[cluster.X.tls]`), when it came from a profile that has them. */
+  tls?: ClientTlsOptions;
 }
 
 export function resolveEndpoint(
@@ -78,5 +81,6 @@ export function resolveEndpoint(
   const cluster = config.cluster?.[clusterName];
   const endpoint = cluster?.endpoint ?? cluster?.addr;
   if (!endpoint) throw new FreshetError('CONFIG', `profile "${name}" names cluster "${clusterName}", which has no endpoint in ${file}`);
-  return { endpoint, source: `profile:${name}` };
+  const tls = tlsFromProfile(cluster?.tls, `${file} [cluster.${clusterName}.tls]`);
+  return { endpoint, source: `profile:${name}`, ...(tls ? { tls } : {}) };
 }

@@ -23,7 +23,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors.js';
 import { ConnectorExistsError, ConnectorNotFoundError, CONNECTORS_DIR, type ConnectorManager } from './manager.js';
-import { writeJsonAtomic } from '../server/sc/json-file.js';
+import { writeJsonAtomic } from '../common/index.js';
 
 export const DEFAULT_ADMIN_PORT = 9080;
 export const ADMIN_FILE = 'admin.json';

@@ -3,22 +3,20 @@
 // rename): a crash leaves the old or the new position, never a torn file.
 
 import path from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../server/sc/json-file.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../common/index.js';
 import type { Checkpoints } from './connector.js';
 
 export function fileCheckpoints(file: string): Checkpoints {
-  let writing: Promise<void> = Promise.resolve();
+  // Saves happen in call order; a later save never lands before an earlier one.
+  const writes = new SerialQueue();
   return {
     async load<T>(): Promise<T | undefined> {
-      await writing;
+      await writes.idle();
       const stored = await readJsonIfExists<{ state: T }>(file);
       return stored?.state;
     },
     save<T>(state: T): Promise<void> {
-      // Saves happen in call order; a later save never lands before an earlier one.
-      const next = writing.then(() => writeJsonAtomic(file, { savedAt: new Date().toISOString(), state }));
-      writing = next.catch(() => {});
-      return next;
+      return writes.run(() => writeJsonAtomic(file, { savedAt: new Date().toISOString(), state }));
     },
   };
 }

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { RejectedRecord, type ConnectorContext, type ConnectorType, type Sink, type SinkRecord, type SinkWriteResult } from './connector.js';
 import { duration, headerList, parseSection, url } from './schema.js';
 import { httpRequest, type HttpResponse } from './http-client.js';
+import { backoffDelay } from '../common/index.js';
 import { sleep } from './runtime.js';
 
 export const HTTP_SINK_USER_AGENT = 'fluvio/http-sink 0.3.0';
@@ -52,8 +53,8 @@ class HttpSink implements Sink {
 
   private async send(record: SinkRecord): Promise<RejectedRecord | undefined> {
     const { config, signal, log } = this.ctx;
-    let wait = config.backoff_min;
-    for (;;) {
+    const backoff = { minMs: config.backoff_min, maxMs: config.backoff_max };
+    for (let attempt = 0; ; attempt++) {
       let problem: string;
       try {
         const response: HttpResponse = await httpRequest({
@@ -73,10 +74,11 @@ class HttpSink implements Sink {
         if (signal.aborted) throw err;
         problem = (err as Error).message;
       }
-      if (wait > config.backoff_max) throw new Error(`${config.method} ${config.endpoint} failed until backoff_max: ${problem}`);
-      log.warn({ offset: record.offset, partition: record.partition, retryInMs: Math.round(wait) }, `request failed, retrying: ${problem}`);
+      // As Fluvio's http-sink: retries while the doubled delay stays within backoff_max.
+      if (config.backoff_min * 2 ** attempt > config.backoff_max) throw new Error(`${config.method} ${config.endpoint} failed until backoff_max: ${problem}`);
+      const wait = backoffDelay(attempt, backoff);
+      log.warn({ offset: record.offset, partition: record.partition, retryInMs: wait }, `request failed, retrying: ${problem}`);
       await sleep(wait, signal);
-      wait *= 2;
     }
   }
 

@@ -23,9 +23,11 @@ import { z } from 'zod';
 import type { ConnectorType, Source, SourceContext, SourceRecord } from './connector.js';
 import { duration, headerList, parseSection, url } from './schema.js';
 import { httpRequest, openHttp, type HttpResponse } from './http-client.js';
-import { backoffMs, sleep } from './runtime.js';
+import { backoffDelay } from '../common/index.js';
+import { sleep } from './runtime.js';
 
 export const HTTP_SOURCE_USER_AGENT = 'fluvio/http-source 0.5.0';
+const RECONNECT_BACKOFF = { minMs: 500, maxMs: 30_000 };
 
 const schema = z
   .object({
@@ -194,7 +196,7 @@ class HttpSource implements Source {
         await sleep(config.interval, signal);
       } catch (err) {
         if (signal.aborted) break;
-        const wait = Math.max(backoffMs(attempt++, 500, 30_000), 0);
+        const wait = backoffDelay(attempt++, RECONNECT_BACKOFF);
         log.warn({ err: (err as Error).message, retryInMs: wait }, 'stream failed; reconnecting');
         try {
           await sleep(wait, signal);
@@ -273,7 +275,7 @@ class HttpSource implements Source {
         });
       } catch (err) {
         if (signal.aborted) break;
-        const wait = backoffMs(attempt++, 500, 30_000);
+        const wait = backoffDelay(attempt++, RECONNECT_BACKOFF);
         log.warn({ err: (err as Error).message, retryInMs: wait }, 'WebSocket failed; reconnecting');
         try {
           await sleep(wait, signal);

@@ -1,6 +1,6 @@
 // Managed connectors: the ones `freshet connector create` hands to a node.
 // The node runs each in-process against its own SC endpoint, supervised
-// (restarts with exponential backoff), and keeps for each one its status
+// (runtime.ts's ConnectorSupervisor: restarts with exponential backoff), and keeps for each one its status
 // (starting, running, restarting, failed, stopped, with the last error) and
 // a bounded ring buffer of recent log lines.
 //
@@ -16,9 +16,9 @@ import pino, { type Logger } from 'pino';
 import './builtins.js';
 import { parseConnectorConfig, type ConnectorConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { newStats, superviseConnector, type ConnectorStats, type ConnectorStatus } from './runtime.js';
+import { ConnectorSupervisor, newStats, type ConnectorStats, type ConnectorStatus } from './runtime.js';
 import { envSecretStore, fileSecretStore, type SecretStore } from './secrets.js';
-import { readJsonIfExists, writeJsonAtomic } from '../server/sc/json-file.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../common/index.js';
 
 export const CONNECTORS_DIR = 'connectors';
 const LOG_LINES = 500;
@@ -80,14 +80,12 @@ class LogRing {
   }
 }
 
-interface Running {
+interface Managed {
   spec: ConnectorSpec;
+  /** As last parsed (a stand-in while the spec does not parse). */
   config: ConnectorConfig;
-  status: ConnectorStatus;
   stats: ConnectorStats;
   logs: LogRing;
-  controller: AbortController;
-  done: Promise<unknown>;
 }
 
 export interface ManagerOptions {
@@ -103,14 +101,24 @@ export interface ManagerOptions {
 }
 
 export class ConnectorManager {
-  private readonly connectors = new Map<string, Running>();
+  private readonly connectors = new Map<string, Managed>();
   private readonly dir: string;
   private stopped = false;
   /** Serializes create/delete. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly changes = new SerialQueue();
+  private readonly supervisor: ConnectorSupervisor;
 
   private constructor(private readonly options: ManagerOptions) {
     this.dir = path.join(options.dataDir, CONNECTORS_DIR);
+    this.supervisor = new ConnectorSupervisor({
+      ...(options.minBackoffMs !== undefined ? { minBackoffMs: options.minBackoffMs } : {}),
+      ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
+      onStatus: (name, status) => {
+        if (status.state === 'restarting' || status.state === 'failed') {
+          this.options.log.warn({ connector: name, state: status.state, err: status.lastError }, 'connector failed');
+        }
+      },
+    });
   }
 
   /** Loads the stored specs and starts every connector. A spec that no longer parses is kept, as failed. */
@@ -127,12 +135,6 @@ export class ConnectorManager {
     return manager;
   }
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => {});
-    return next;
-  }
-
   private secretStore(spec: ConnectorSpec): SecretStore {
     if (spec.secretsFile) return fileSecretStore(spec.secretsFile);
     if (spec.inlineSecrets) return fileSecretStore(path.join(this.dir, spec.name, 'secrets.env'));
@@ -146,55 +148,33 @@ export class ConnectorManager {
   private start(spec: ConnectorSpec): void {
     const logs = new LogRing();
     const log = pino({ level: process.env.FRESHET_CONNECTOR_LOG ?? 'info', base: { connector: spec.name } }, { write: (line: string) => logs.push(line) });
-    const controller = new AbortController();
-    const stats = newStats();
-    let config: ConnectorConfig | undefined;
-    let status: ConnectorStatus = { state: 'starting', restarts: 0 };
+    let config: ConnectorConfig;
     try {
       config = this.parse(spec);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      status = { state: 'failed', restarts: 0, lastError: message, lastErrorAt: new Date().toISOString() };
-      log.error({ err: message }, 'connector config is invalid');
+    } catch {
+      // The supervisor's first start parses it again and reports the error (failed).
+      config = { name: spec.name, type: { type: spec.type, kind: 'source' }, topic: '', version: '', warnings: [] } as unknown as ConnectorConfig;
     }
-    const running: Running = {
-      spec,
-      config: config ?? ({ name: spec.name, type: { type: spec.type, kind: 'source' }, topic: '', version: '', warnings: [] } as unknown as ConnectorConfig),
-      status,
-      stats,
-      logs,
-      controller,
-      done: Promise.resolve(),
-    };
-    this.connectors.set(spec.name, running);
-    if (!config) return;
-    running.done = superviseConnector({
-      endpoint: this.options.endpoint,
-      stateDir: this.dir,
-      log,
-      signal: controller.signal,
-      stats,
-      load: () => {
-        const parsed = this.parse(spec);
-        running.config = parsed;
-        return parsed;
-      },
-      onStatus: (next) => {
-        running.status = next;
-        if (next.state === 'restarting' || next.state === 'failed') {
-          this.options.log.warn({ connector: spec.name, state: next.state, err: next.lastError }, 'connector failed');
-        }
-      },
-      ...(this.options.minBackoffMs !== undefined ? { minBackoffMs: this.options.minBackoffMs } : {}),
-      ...(this.options.maxBackoffMs !== undefined ? { maxBackoffMs: this.options.maxBackoffMs } : {}),
-    }).catch((err: unknown) => {
-      running.status = { ...running.status, state: 'failed', lastError: (err as Error).message, lastErrorAt: new Date().toISOString() };
-    });
+    const managed: Managed = { spec, config, stats: newStats(), logs };
+    this.connectors.set(spec.name, managed);
+    this.supervisor
+      .add(spec.name, {
+        endpoint: this.options.endpoint,
+        stateDir: this.dir,
+        log,
+        stats: managed.stats,
+        load: () => {
+          const parsed = this.parse(spec);
+          managed.config = parsed;
+          return parsed;
+        },
+      })
+      .catch((err: unknown) => this.options.log.error({ connector: spec.name, err: (err as Error).message }, 'connector could not be supervised'));
   }
 
   /** Validates the config (refusing a bad one, or a name in use), stores it, and starts the connector. */
   create(request: CreateRequest): Promise<ConnectorDetails> {
-    return this.serial(async () => {
+    return this.changes.run(async () => {
       if (this.stopped) throw new Error('the node is stopping');
       const provisional: ConnectorSpec = { name: '', type: '', config: request.config, createdAt: new Date().toISOString() };
       if (request.secretsFile !== undefined) {
@@ -227,16 +207,16 @@ export class ConnectorManager {
     });
   }
 
-  private info(running: Running): ConnectorInfo {
+  private info(managed: Managed): ConnectorInfo {
     return {
-      name: running.spec.name,
-      type: running.spec.type,
-      kind: running.config.type.kind,
-      topic: running.config.topic,
-      version: running.config.version,
-      status: { ...running.status },
-      stats: { ...running.stats },
-      createdAt: running.spec.createdAt,
+      name: managed.spec.name,
+      type: managed.spec.type,
+      kind: managed.config.type.kind,
+      topic: managed.config.topic,
+      version: managed.config.version,
+      status: this.supervisor.status(managed.spec.name) ?? { state: 'starting', restarts: 0 },
+      stats: { ...managed.stats },
+      createdAt: managed.spec.createdAt,
     };
   }
 
@@ -244,19 +224,19 @@ export class ConnectorManager {
     return [...this.connectors.values()].map((r) => this.info(r)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  private get(name: string): Running {
-    const running = this.connectors.get(name);
-    if (!running) throw new ConnectorNotFoundError(`no connector named "${name}"`);
-    return running;
+  private get(name: string): Managed {
+    const managed = this.connectors.get(name);
+    if (!managed) throw new ConnectorNotFoundError(`no connector named "${name}"`);
+    return managed;
   }
 
   describe(name: string): ConnectorDetails {
-    const running = this.get(name);
+    const managed = this.get(name);
     return {
-      ...this.info(running),
-      config: running.spec.config,
-      ...(running.spec.secretsFile ? { secretsFile: running.spec.secretsFile } : {}),
-      warnings: running.config.warnings ?? [],
+      ...this.info(managed),
+      config: managed.spec.config,
+      ...(managed.spec.secretsFile ? { secretsFile: managed.spec.secretsFile } : {}),
+      warnings: managed.config.warnings ?? [],
     };
   }
 
@@ -266,10 +246,9 @@ export class ConnectorManager {
 
   /** Stops the connector and forgets it (its spec, secrets and checkpoint; the topic and its dead letters stay). */
   delete(name: string): Promise<void> {
-    return this.serial(async () => {
-      const running = this.get(name);
-      running.controller.abort();
-      await running.done;
+    return this.changes.run(async () => {
+      this.get(name);
+      await this.supervisor.remove(name);
       this.connectors.delete(name);
       await rm(path.join(this.dir, name), { recursive: true, force: true });
       this.options.log.info({ connector: name }, 'connector deleted');
@@ -279,8 +258,7 @@ export class ConnectorManager {
   /** Stops every connector (specs kept: they start again with the node). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.queue;
-    for (const running of this.connectors.values()) running.controller.abort();
-    await Promise.allSettled([...this.connectors.values()].map((r) => r.done));
+    await this.changes.idle();
+    await this.supervisor.close();
   }
 }

@@ -1,6 +1,6 @@
 // The connector runtime: runs one connector (a parsed config and its
-// registered type) against a node, and supervises it (restarts with
-// exponential backoff). Everything common to connectors lives here:
+// registered type) against a node, and supervises it (the common
+// supervisor: restarts with exponential backoff). Everything common to connectors lives here:
 //
 // - the topic is created when missing (0.2.0 topic object, else 1 partition);
 // - sources: records go through the client-side transforms, then a producer
@@ -21,6 +21,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Freshet, Offset, ServerError, type Consumer, type ConsumerRecord, type CreateTopicOptions, type Producer } from '../client/index.js';
+import { backoffDelay, Supervisor, type Unit, type UnitState, type UnitStatus } from '../common/index.js';
 import type { SmartRecord } from '../smartengine/index.js';
 import type { ConnectorConfig } from './config.js';
 import { RejectedRecord, type SinkRecord, type SourceRecord, type Sink, type Source } from './connector.js';
@@ -81,12 +82,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Exponential backoff with ±20 % jitter. */
-export function backoffMs(attempt: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 /** Creates the topic unless it exists. */
@@ -299,7 +294,7 @@ async function runSink(client: Freshet, config: ConnectorConfig, options: Runtim
               throw new Error(`writing ${records.length} record(s) failed ${maxAttempts} times, last: ${(err as Error).message}`, { cause: err });
             }
             stats.retries++;
-            const wait = backoffMs(attempt, retryMin, retryMax);
+            const wait = backoffDelay(attempt, { minMs: retryMin, maxMs: retryMax });
             const message = `write failed (attempt ${attempt + 1}/${maxAttempts}), retrying in ${wait} ms: ${(err as Error).message}`;
             log.warn({ err: (err as Error).message, attempt: attempt + 1, waitMs: wait }, 'sink write failed, retrying');
             options.onWarning?.(message);
@@ -350,71 +345,165 @@ export interface ConnectorStatus {
   nextRestartAt?: string;
 }
 
-export interface SuperviseOptions extends Omit<RuntimeOptions, 'onRunning'> {
+export interface ConnectorUnitOptions extends Omit<RuntimeOptions, 'onRunning' | 'signal' | 'onWarning'> {
   /** Loads (parses) the config; called before every start, so a rotated secret is picked up. */
   load: () => Promise<ConnectorConfig> | ConnectorConfig;
-  onStatus?: (status: ConnectorStatus) => void;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** A run that lasted this long resets the backoff. */
-  healthyAfterMs?: number;
 }
 
+/** A connector as a unit of the common supervisor: a start resolves once it moves data. */
+function connectorUnit(options: ConnectorUnitOptions, onWarning: (message: string) => void): Unit<void> {
+  return {
+    async start(signal) {
+      const config = await options.load();
+      for (const warning of config.warnings) options.log.warn(warning);
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      signal.addEventListener('abort', abort, { once: true });
+      let markRunning!: () => void;
+      const running = new Promise<void>((resolve) => (markRunning = resolve));
+      const run = runConnector(config, { ...options, signal: controller.signal, onRunning: markRunning, onWarning });
+      try {
+        // A source whose run() returns without being stopped has nothing more to do (e.g. a file read to its end with no tail).
+        const ended = run.then(() => {
+          if (!controller.signal.aborted) throw new Error('the connector stopped by itself');
+        });
+        await Promise.race([running, ended]);
+        return {
+          value: undefined,
+          done: ended,
+          async stop() {
+            controller.abort();
+            await run.catch(() => {});
+          },
+        };
+      } finally {
+        signal.removeEventListener('abort', abort);
+      }
+    },
+  };
+}
+
+export interface ConnectorSupervisorOptions {
+  /** Restart backoff (ms). Defaults 1000 / 60 000. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A run that lasted this long resets the backoff. Default 30 s. */
+  healthyAfterMs?: number;
+  onStatus?: (name: string, status: ConnectorStatus) => void;
+}
+
+const CONNECTOR_STATE: Record<Exclude<UnitState, 'stopping'>, ConnectorState> = {
+  starting: 'starting',
+  running: 'running',
+  backoff: 'restarting',
+  failed: 'failed',
+  stopped: 'stopped',
+};
+
 /**
- * Runs a connector until `signal` aborts, restarting it with exponential
+ * Connectors kept running by the common supervisor, each restarted with
  * backoff when it fails. A config error (invalid config, missing secret,
  * unknown SmartModule) is not retried: the state becomes `failed`.
  */
-export async function superviseConnector(options: SuperviseOptions): Promise<ConnectorStatus> {
-  const { signal, log } = options;
-  const minBackoff = options.minBackoffMs ?? 1000;
-  const maxBackoff = options.maxBackoffMs ?? 60_000;
-  const healthyAfter = options.healthyAfterMs ?? 30_000;
-  const status: ConnectorStatus = { state: 'starting', restarts: 0 };
-  const report = (changes: Partial<ConnectorStatus>) => {
-    Object.assign(status, changes);
-    options.onStatus?.({ ...status });
-  };
-  report({});
-  let attempt = 0;
-  while (!signal.aborted) {
-    const started = Date.now();
-    try {
-      const config = await options.load();
-      for (const warning of config.warnings) log.warn(warning);
-      await runConnector(config, {
-        ...options,
-        onRunning: () => report({ state: 'running', startedAt: new Date().toISOString(), nextRestartAt: undefined }),
-        onWarning: (message) => report({ lastWarning: message }),
-      });
-      if (signal.aborted) break;
-      // A source whose run() returned without being stopped has nothing more to do (e.g. a file read to its end with no tail).
-      throw new Error('the connector stopped by itself');
-    } catch (err) {
-      if (signal.aborted || err instanceof AbortError) break;
-      const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof ConfigError) {
-        log.error({ err: message }, 'connector config is invalid; not restarting');
-        report({ state: 'failed', lastError: message, lastErrorAt: new Date().toISOString() });
-        return { ...status };
-      }
-      if (Date.now() - started >= healthyAfter) attempt = 0;
-      const wait = backoffMs(attempt++, minBackoff, maxBackoff);
-      log.error({ err: message, restartInMs: wait }, 'connector failed; restarting');
-      report({
-        state: 'restarting',
-        lastError: message,
-        lastErrorAt: new Date().toISOString(),
-        restarts: status.restarts + 1,
-        nextRestartAt: new Date(Date.now() + wait).toISOString(),
-      });
-      try {
-        await sleep(wait, signal);
-      } catch {
-        break;
-      }
-    }
+export class ConnectorSupervisor {
+  private readonly units: Supervisor<void>;
+  private readonly statuses = new Map<string, ConnectorStatus>();
+  private readonly logs = new Map<string, Logger>();
+
+  constructor(private readonly options: ConnectorSupervisorOptions = {}) {
+    this.units = new Supervisor({
+      backoff: { minMs: options.minBackoffMs ?? 1000, maxMs: options.maxBackoffMs ?? 60_000 },
+      healthyAfterMs: options.healthyAfterMs ?? 30_000,
+      isPermanent: (err) => err instanceof ConfigError,
+      onStatus: (name, status) => this.unitStatus(name, status),
+    });
   }
-  report({ state: 'stopped', nextRestartAt: undefined });
-  return { ...status };
+
+  private unitStatus(name: string, unit: UnitStatus): void {
+    // A connector being stopped shows what it was until it is stopped.
+    if (unit.state === 'stopping') return;
+    const state = CONNECTOR_STATE[unit.state];
+    const previous = this.statuses.get(name);
+    const log = this.logs.get(name);
+    if (state === 'restarting' && previous?.state !== 'restarting') {
+      log?.error({ err: unit.lastError, restartInMs: Date.parse(unit.nextRestartAt!) - Date.now() }, 'connector failed; restarting');
+    } else if (state === 'failed' && previous?.state !== 'failed') {
+      log?.error({ err: unit.lastError }, 'connector config is invalid; not restarting');
+    }
+    this.report(name, {
+      state,
+      restarts: unit.restarts,
+      ...(unit.lastError !== undefined ? { lastError: unit.lastError, lastErrorAt: unit.lastErrorAt! } : {}),
+      ...(previous?.lastWarning !== undefined ? { lastWarning: previous.lastWarning } : {}),
+      ...(unit.startedAt !== undefined ? { startedAt: unit.startedAt } : {}),
+      ...(unit.nextRestartAt !== undefined ? { nextRestartAt: unit.nextRestartAt } : {}),
+    });
+  }
+
+  private report(name: string, status: ConnectorStatus): void {
+    this.statuses.set(name, status);
+    this.options.onStatus?.(name, { ...status });
+  }
+
+  /** Starts the connector and keeps it running; resolves with its status after the first start. */
+  async add(name: string, options: ConnectorUnitOptions): Promise<ConnectorStatus> {
+    this.logs.set(name, options.log);
+    const onWarning = (message: string) => this.report(name, { ...this.statuses.get(name)!, lastWarning: message });
+    await this.units.add(name, connectorUnit(options, onWarning), 'running');
+    return this.status(name)!;
+  }
+
+  status(name: string): ConnectorStatus | undefined {
+    const status = this.statuses.get(name);
+    return status ? { ...status } : undefined;
+  }
+
+  /** Stops the connector (cleanly: the batch in flight is finished and committed) and forgets it. */
+  async remove(name: string): Promise<void> {
+    await this.units.remove(name);
+    this.statuses.delete(name);
+    this.logs.delete(name);
+  }
+
+  /** Stops every connector. */
+  close(): Promise<void> {
+    return this.units.close();
+  }
+}
+
+export interface SuperviseOptions extends ConnectorUnitOptions, Omit<ConnectorSupervisorOptions, 'onStatus'> {
+  /** Aborting stops the connector. */
+  signal: AbortSignal;
+  onStatus?: (status: ConnectorStatus) => void;
+}
+
+/**
+ * Runs one connector until `signal` aborts or it fails for good (a config
+ * error), restarting it with backoff otherwise; resolves with its last status.
+ */
+export async function superviseConnector(options: SuperviseOptions): Promise<ConnectorStatus> {
+  const { signal } = options;
+  let settle!: () => void;
+  const finished = new Promise<void>((resolve) => (settle = resolve));
+  let failed: ConnectorStatus | undefined;
+  const supervisor = new ConnectorSupervisor({
+    ...options,
+    onStatus: (_name, status) => {
+      if (failed) return;
+      if (status.state === 'failed') {
+        failed = status;
+        settle();
+      }
+      options.onStatus?.(status);
+    },
+  });
+  const name = 'connector';
+  signal.addEventListener('abort', settle, { once: true });
+  if (signal.aborted) settle();
+  void supervisor.add(name, options);
+  await finished;
+  signal.removeEventListener('abort', settle);
+  const last = supervisor.status(name);
+  await supervisor.close();
+  return failed ?? supervisor.status(name) ?? last!;
 }

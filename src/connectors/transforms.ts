@@ -3,24 +3,21 @@
 //   SmartEngine of the connector's own);
 // - sinks: on the SPU, as SmartModule invocations of the consumer's stream.
 //
-// `uses` names resolve to a SmartModule registered on the cluster (by exact
-// name, or `group/name` without version), else to a Freshet built-in
-// (src/smartengine/builtins.ts). Registered ones win, so a user can
-// override a built-in by registering the real Hub module under its name.
+// `uses` names resolve as everywhere (src/smartengine/resolver.ts): a
+// SmartModule registered on the cluster (by exact name, or `group/name`
+// without version), else a Freshet built-in.
 
 import type { Freshet, SmartModuleSpec } from '../client/index.js';
-import { builtinSmartModule } from '../smartengine/builtins.js';
 import { SmartEngine, type ChainError, type SmartChain, type SmartRecord } from '../smartengine/index.js';
+import { resolveSmartModule, type ResolvedSmartModule } from '../smartengine/resolver.js';
 import type { SourceRecord } from './connector.js';
 import { ConfigError } from './errors.js';
 import type { TransformStep } from './config.js';
 
-/** The module bytes for a `uses` name: registered on the cluster, else built in. */
-export async function resolveSmartModule(client: Freshet, name: string): Promise<{ wasm: Uint8Array; registered: boolean }> {
-  const registered = await client.admin.getSmartModule(name);
-  if (registered) return { wasm: registered, registered: true };
-  const builtin = await builtinSmartModule(name);
-  if (builtin) return { wasm: builtin, registered: false };
+/** The module a `uses` name runs: registered on the cluster, else built in. */
+async function transformModule(client: Freshet, name: string): Promise<ResolvedSmartModule> {
+  const resolved = await resolveSmartModule(name, (n) => client.admin.getSmartModule(n));
+  if (resolved) return resolved;
   throw new ConfigError(
     `transforms: SmartModule "${name}" is neither registered on the cluster nor built in`,
     'register it with `freshet smartmodule create` (or `fluvio smartmodule create`), or use a built-in name',
@@ -31,8 +28,8 @@ export async function resolveSmartModule(client: Freshet, name: string): Promise
 export async function sinkSmartModules(client: Freshet, steps: readonly TransformStep[]): Promise<SmartModuleSpec[]> {
   const specs: SmartModuleSpec[] = [];
   for (const step of steps) {
-    const { wasm, registered } = await resolveSmartModule(client, step.uses);
-    const spec: SmartModuleSpec = registered ? { name: step.uses, params: step.params } : { wasm, params: step.params };
+    const { wasm, source } = await transformModule(client, step.uses);
+    const spec: SmartModuleSpec = source === 'registered' ? { name: step.uses, params: step.params } : { wasm, params: step.params };
     if (step.lookback) spec.lookback = { last: step.lookback.last, ...(step.lookback.ageMs !== undefined ? { ageMs: step.lookback.ageMs } : {}) };
     specs.push(spec);
   }
@@ -72,7 +69,7 @@ export class SourceTransforms {
     if (steps.length === 0) return undefined;
     const modules = [];
     for (const step of steps) {
-      const { wasm } = await resolveSmartModule(client, step.uses);
+      const { wasm } = await transformModule(client, step.uses);
       modules.push({ name: step.uses, wasm, params: step.params, ...(step.lookback ? { lookback: step.lookback } : {}) });
     }
     const transforms = new SourceTransforms(new SmartEngine({ wasiOutput: 'discard' }), modules);

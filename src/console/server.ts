@@ -25,7 +25,7 @@ import type { Registry } from 'prom-client';
 import { ADMIN_FILE, handleConnectorRequest } from '../connectors/admin-http.js';
 import { CONNECTORS_DIR, type ConnectorManager } from '../connectors/manager.js';
 import { registerDataflowRoutes, type DataflowHost } from '../dataflow/http.js';
-import { writeJsonAtomic } from '../server/sc/json-file.js';
+import { writeJsonAtomic } from '../common/index.js';
 
 export const DEFAULT_CONSOLE_PORT = 9080;
 export const CONSOLE_FILE = 'console.json';

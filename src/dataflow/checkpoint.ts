@@ -1,11 +1,12 @@
 // Checkpoints of a dataflow service: its engine state together with the
 // input offsets it covers and the output offsets it had produced up to, in
-// one file, `<dir>/ckpt-<seq>.json`, written atomically (temporary file,
-// fsync, rename, fsync of the directory). A crash leaves the previous
-// checkpoint or the new one, never a torn file; the two newest are kept.
+// one file, `<dir>/ckpt-<seq>.json`, written atomically (common/atomic-file:
+// temporary file, fsync, rename, fsync of the directory). A crash leaves the
+// previous checkpoint or the new one, never a torn file; the two newest are kept.
 
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { removeStaleTemporaries, writeFileAtomic } from '../common/index.js';
 import type { ServiceSnapshot } from './engine.js';
 
 export interface PartitionPosition {
@@ -31,15 +32,6 @@ export interface Checkpoint {
 }
 
 const FILE = /^ckpt-(\d{12})\.json$/;
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 export class CheckpointStore {
   constructor(readonly dir: string) {}
@@ -84,24 +76,10 @@ export class CheckpointStore {
 
   /** write() for a checkpoint already serialized. */
   async writeText(seq: number, text: string): Promise<number> {
-    await mkdir(this.dir, { recursive: true });
-    const file = this.fileOf(seq);
-    const temporary = `${file}.tmp-${process.pid}`;
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-    await fsyncDir(this.dir);
+    await writeFileAtomic(this.fileOf(seq), text);
     const seqs = await this.sequences();
     for (const seq of seqs.slice(0, -2)) await rm(this.fileOf(seq), { force: true });
-    // Temporary files of a process killed while writing (one writer per state dir: run.lock).
-    for (const name of await readdir(this.dir)) {
-      if (/^ckpt-\d{12}\.json\.tmp-\d+$/.test(name) && !name.endsWith(`.tmp-${process.pid}`)) await rm(path.join(this.dir, name), { force: true });
-    }
+    await removeStaleTemporaries(this.dir, (target) => FILE.test(target));
     return Buffer.byteLength(text);
   }
 }

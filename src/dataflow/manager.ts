@@ -11,8 +11,8 @@
 // When the node starts, every dataflow whose desired state is `running`
 // starts again and resumes from its checkpoints. A dataflow that fails
 // (or cannot start: a SmartModule missing, the node going away) is started
-// again with exponential backoff while its desired state is `running`;
-// `stop` keeps its state, `delete` removes it.
+// again with exponential backoff while its desired state is `running` (the
+// common supervisor); `stop` keeps its state, `delete` removes it.
 
 import { EventEmitter } from 'node:events';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { Freshet } from '../client/index.js';
 import { NotFoundError, type DataflowHost } from './http.js';
 import { DataflowRuntime, type DataflowState, type OutputEvent } from './runner.js';
 import { parseDataflowYaml } from './yaml.js';
-import { readJsonIfExists, writeJsonAtomic } from '../server/sc/json-file.js';
+import { readJsonIfExists, SerialQueue, Supervisor, writeJsonAtomic, type Unit, type UnitStatus } from '../common/index.js';
 
 export const DATAFLOWS_DIR = 'dataflows';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -53,14 +53,6 @@ interface Entry {
   yaml: string;
   services: string[];
   version?: string;
-  runtime: DataflowRuntime | undefined;
-  state: DataflowState;
-  lastError?: string;
-  restarts: number;
-  timer?: NodeJS.Timeout;
-  nextRestartAt?: number;
-  /** Bumped by stop/delete/start so a pending restart of an older generation gives up. */
-  generation: number;
 }
 
 export interface DataflowManagerOptions {
@@ -83,12 +75,23 @@ export class DataflowManager implements DataflowHost {
   private readonly entries = new Map<string, Entry>();
   private readonly dir: string;
   private client: Promise<Freshet> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Serializes create/delete (per-dataflow changes are the supervisor's). */
+  private readonly changes = new SerialQueue();
+  private readonly supervisor: Supervisor<DataflowRuntime>;
   private closed = false;
 
   private constructor(private readonly options: DataflowManagerOptions) {
     this.dir = path.join(options.dataDir, DATAFLOWS_DIR);
     this.events.setMaxListeners(0);
+    this.supervisor = new Supervisor({
+      backoff: { minMs: options.minBackoffMs ?? 1000, maxMs: options.maxBackoffMs ?? 60_000 },
+      onStatus: (name, status) => {
+        if (status.state === 'backoff') {
+          const retryInMs = Date.parse(status.nextRestartAt!) - Date.now();
+          this.options.log.warn({ dataflow: name, err: status.lastError, retryInMs }, 'managed dataflow failed; starting it again later');
+        }
+      },
+    });
   }
 
   /** Loads the stored dataflows and starts those meant to run (in the background: a slow or failing one does not hold the node up). */
@@ -101,17 +104,9 @@ export class DataflowManager implements DataflowHost {
       const meta = await readJsonIfExists<ManagedMeta>(path.join(dir, 'managed.json')).catch(() => undefined);
       const yaml = await readFile(path.join(dir, 'dataflow.yaml'), 'utf8').catch(() => undefined);
       if (!meta || yaml === undefined) continue;
-      const entry: Entry = { meta, yaml, services: [], runtime: undefined, state: 'stopped', restarts: 0, generation: 0 };
-      manager.entries.set(meta.name, entry);
-      if (meta.desired === 'running') void manager.serial(() => manager.launch(entry, entry.generation));
+      void manager.track({ meta, yaml, services: [] }).catch(() => {});
     }
     return manager;
-  }
-
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => {});
-    return next;
   }
 
   private connect(): Promise<Freshet> {
@@ -126,54 +121,30 @@ export class DataflowManager implements DataflowHost {
     return path.join(this.dir, name);
   }
 
-  /** Starts a dataflow; on failure, schedules another attempt. Never throws. */
-  private async launch(entry: Entry, generation: number): Promise<void> {
-    if (this.closed || generation !== entry.generation || entry.runtime) return;
-    entry.state = 'starting';
-    entry.nextRestartAt = undefined;
-    const log = this.options.log.child({ dataflow: entry.meta.name });
-    try {
-      const spec = await parseDataflowYaml(entry.yaml, { baseDir: entry.meta.baseDir });
-      entry.services = spec.services.map((s) => s.name);
-      entry.version = spec.version;
-      const client = await this.connect();
-      const runtime = await DataflowRuntime.start(spec, { client, stateDir: this.stateDir(entry.meta.name), baseDir: entry.meta.baseDir, log });
-      if (this.closed || generation !== entry.generation) {
-        await runtime.stop();
-        return;
-      }
-      entry.runtime = runtime;
-      entry.state = 'running';
-      entry.lastError = undefined;
-      const forward = (event: OutputEvent) => this.events.emit('output', event);
-      runtime.events.on('output', forward);
-      runtime.done.then(
-        () => runtime.events.off('output', forward),
-        (err: Error) => {
-          runtime.events.off('output', forward);
-          if (entry.runtime !== runtime) return;
-          entry.runtime = undefined;
-          this.failed(entry, generation, err, log);
-        },
-      );
-      log.info({ services: entry.services }, 'managed dataflow running');
-    } catch (err) {
-      this.failed(entry, generation, err as Error, log);
-    }
+  /** Adds the dataflow to the supervisor in its desired state; resolves after its first start. */
+  private track(entry: Entry): Promise<UnitStatus> {
+    this.entries.set(entry.meta.name, entry);
+    return this.supervisor.add(entry.meta.name, this.unit(entry), entry.meta.desired);
   }
 
-  private failed(entry: Entry, generation: number, err: Error, log: Logger): void {
-    entry.state = 'failed';
-    entry.lastError = err.message;
-    if (this.closed || generation !== entry.generation || entry.meta.desired !== 'running') return;
-    const min = this.options.minBackoffMs ?? 1000;
-    const max = this.options.maxBackoffMs ?? 60_000;
-    const wait = Math.min(max, min * 2 ** Math.min(entry.restarts, 20));
-    entry.restarts++;
-    entry.nextRestartAt = Date.now() + wait;
-    log.warn({ err: err.message, retryInMs: wait }, 'managed dataflow failed; starting it again later');
-    entry.timer = setTimeout(() => void this.serial(() => this.launch(entry, generation)), wait);
-    entry.timer.unref();
+  /** What the supervisor starts: the definition parsed again and run from its checkpoints. */
+  private unit(entry: Entry): Unit<DataflowRuntime> {
+    return {
+      start: async () => {
+        const log = this.options.log.child({ dataflow: entry.meta.name });
+        const spec = await parseDataflowYaml(entry.yaml, { baseDir: entry.meta.baseDir });
+        entry.services = spec.services.map((s) => s.name);
+        entry.version = spec.version;
+        const client = await this.connect();
+        const runtime = await DataflowRuntime.start(spec, { client, stateDir: this.stateDir(entry.meta.name), baseDir: entry.meta.baseDir, log });
+        const forward = (event: OutputEvent) => this.events.emit('output', event);
+        runtime.events.on('output', forward);
+        const done = runtime.done.finally(() => runtime.events.off('output', forward));
+        done.catch(() => {});
+        log.info({ services: entry.services }, 'managed dataflow running');
+        return { value: runtime, done, stop: () => runtime.stop() };
+      },
+    };
   }
 
   private get(name: string): Entry {
@@ -183,16 +154,21 @@ export class DataflowManager implements DataflowHost {
   }
 
   private info(entry: Entry): ManagedDataflowInfo {
+    const name = entry.meta.name;
+    const status = this.supervisor.status(name)!;
+    const runtime = this.supervisor.running(name);
+    // The error of the last failure, until the dataflow runs again.
+    const lastError = status.lastError !== undefined && (status.startedAt === undefined || status.lastErrorAt! >= status.startedAt) ? status.lastError : undefined;
     return {
-      name: entry.meta.name,
-      state: entry.state,
+      name,
+      state: status.state === 'backoff' ? 'failed' : status.state,
       services: entry.services,
       ...(entry.version !== undefined ? { version: entry.version } : {}),
       createdAt: entry.meta.createdAt,
-      ...(entry.runtime ? { startedAt: entry.runtime.startedAt } : {}),
-      ...(entry.lastError !== undefined ? { lastError: entry.lastError } : {}),
-      ...(entry.nextRestartAt !== undefined ? { nextRestartAt: new Date(entry.nextRestartAt).toISOString() } : {}),
-      restarts: entry.restarts,
+      ...(runtime ? { startedAt: runtime.startedAt } : {}),
+      ...(lastError !== undefined ? { lastError } : {}),
+      ...(status.nextRestartAt !== undefined ? { nextRestartAt: status.nextRestartAt } : {}),
+      restarts: status.restarts,
     };
   }
 
@@ -201,12 +177,12 @@ export class DataflowManager implements DataflowHost {
   }
 
   runtime(name: string): DataflowRuntime | undefined {
-    return this.entries.get(name)?.runtime;
+    return this.supervisor.running(name);
   }
 
   /** Every running dataflow. */
   runtimes(): DataflowRuntime[] {
-    return [...this.entries.values()].flatMap((e) => (e.runtime ? [e.runtime] : []));
+    return [...this.entries.keys()].flatMap((name) => this.supervisor.running(name) ?? []);
   }
 
   describe(name: string): ManagedDataflowInfo | undefined {
@@ -225,7 +201,7 @@ export class DataflowManager implements DataflowHost {
    * it is then kept, failed, and retried).
    */
   create(config: string, options: { baseDir?: string } = {}): Promise<ManagedDataflowInfo> {
-    return this.serial(async () => {
+    return this.changes.run(async () => {
       if (this.closed) throw new Error('the node is stopping');
       const spec = await parseDataflowYaml(config, options.baseDir !== undefined ? { baseDir: options.baseDir } : {});
       const name = spec.name;
@@ -237,59 +213,43 @@ export class DataflowManager implements DataflowHost {
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, 'dataflow.yaml'), config);
       await writeJsonAtomic(path.join(dir, 'managed.json'), meta);
-      const entry: Entry = { meta, yaml: config, services: spec.services.map((s) => s.name), version: spec.version, runtime: undefined, state: 'stopped', restarts: 0, generation: 0 };
-      this.entries.set(name, entry);
       this.options.log.info({ dataflow: name }, 'managed dataflow created');
-      await this.launch(entry, entry.generation);
-      if (entry.state !== 'running') throw new Error(`dataflow "${name}" was created but cannot start: ${entry.lastError ?? 'unknown error'}`);
+      const entry: Entry = { meta, yaml: config, services: spec.services.map((s) => s.name), version: spec.version };
+      const status = await this.track(entry);
+      if (status.state !== 'running') throw new Error(`dataflow "${name}" was created but cannot start: ${status.lastError ?? 'unknown error'}`);
       return this.info(entry);
     });
   }
 
-  private async halt(entry: Entry): Promise<void> {
-    entry.generation++;
-    clearTimeout(entry.timer);
-    entry.nextRestartAt = undefined;
-    const runtime = entry.runtime;
-    entry.runtime = undefined;
-    if (runtime) {
-      entry.state = 'stopping';
-      await runtime.stop();
-    }
-    entry.state = 'stopped';
+  /** Stores the desired state (in the order asked), then brings the dataflow to it. */
+  private desire(name: string, desired: ManagedMeta['desired']): Promise<UnitStatus> {
+    return this.changes.run(async () => {
+      const entry = this.get(name);
+      entry.meta = { ...entry.meta, desired };
+      await writeJsonAtomic(path.join(this.stateDir(name), 'managed.json'), entry.meta);
+      return this.supervisor.setDesired(name, desired);
+    });
   }
 
   /** Stops a dataflow (a last checkpoint is written); it stays stopped across node restarts until started. */
-  stop(name: string): Promise<void> {
-    return this.serial(async () => {
-      const entry = this.get(name);
-      entry.meta = { ...entry.meta, desired: 'stopped' };
-      await writeJsonAtomic(path.join(this.stateDir(name), 'managed.json'), entry.meta);
-      await this.halt(entry);
-    });
+  async stop(name: string): Promise<void> {
+    await this.desire(name, 'stopped');
   }
 
   /** Starts a stopped (or failed) dataflow again, from its checkpoints. */
-  start(name: string): Promise<ManagedDataflowInfo> {
-    return this.serial(async () => {
-      const entry = this.get(name);
-      if (entry.runtime) return this.info(entry);
-      entry.meta = { ...entry.meta, desired: 'running' };
-      await writeJsonAtomic(path.join(this.stateDir(name), 'managed.json'), entry.meta);
-      clearTimeout(entry.timer);
-      entry.generation++;
-      entry.restarts = 0;
-      await this.launch(entry, entry.generation);
-      if (entry.state !== 'running') throw new Error(`dataflow "${name}" cannot start: ${entry.lastError ?? 'unknown error'}`);
-      return this.info(entry);
-    });
+  async start(name: string): Promise<ManagedDataflowInfo> {
+    const entry = this.get(name);
+    if (this.supervisor.running(name)) return this.info(entry);
+    const status = await this.desire(name, 'running');
+    if (status.state !== 'running') throw new Error(`dataflow "${name}" cannot start: ${status.lastError ?? 'unknown error'}`);
+    return this.info(entry);
   }
 
   /** Stops a dataflow and deletes its definition and state (its topics stay). */
   delete(name: string): Promise<void> {
-    return this.serial(async () => {
-      const entry = this.get(name);
-      await this.halt(entry);
+    return this.changes.run(async () => {
+      this.get(name);
+      await this.supervisor.remove(name);
       this.entries.delete(name);
       await rm(this.stateDir(name), { recursive: true, force: true });
       this.options.log.info({ dataflow: name }, 'managed dataflow deleted');
@@ -299,8 +259,8 @@ export class DataflowManager implements DataflowHost {
   /** Stops every dataflow (each writes a last checkpoint; desired states are kept for the next start). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.queue;
-    await Promise.allSettled([...this.entries.values()].map((e) => this.halt(e)));
+    await this.changes.idle();
+    await this.supervisor.close();
     const client = this.client;
     this.client = undefined;
     if (client) await client.then((c) => c.close()).catch(() => {});

@@ -31,7 +31,6 @@ import { Freshet, type Consumer, type ConsumerRecord, type Producer } from '../c
 import { CheckpointStore, type Checkpoint, type PartitionPosition } from './checkpoint.js';
 import { ServiceEngine, type Output, type Query } from './engine.js';
 import { bindSmartModules } from './smartmodules.js';
-import { builtinSmartModule } from '../smartengine/builtins.js';
 import type { DataflowSpec, EmitKind, ServiceSpec } from './spec.js';
 
 export interface RunOptions {
@@ -396,8 +395,7 @@ export class DataflowRuntime {
     try {
       await runtime.ensureTopics();
       runtime.release = await bindSmartModules(spec, {
-        // A module registered on the node, else a built-in of that name (infinyon/jolt, infinyon/regex-filter, ...).
-        loadRegistered: async (name) => (await client.admin.getSmartModule(name)) ?? (await builtinSmartModule(name)),
+        loadRegistered: (name) => client.admin.getSmartModule(name),
         baseDir: options.baseDir ?? process.cwd(),
       });
       for (const service of spec.services) runtime.runners.push(new ServiceRunner(spec, service, client, options, log.child({ service: service.name }), runtime.events));

@@ -9,14 +9,16 @@
 // JSON) and the key; what it outputs is decoded again (JSON when it parses,
 // else the text) and goes on with the key the module set. A module error
 // fails that record (counted, skipped), as any operator error does.
+//
+// A name resolves as everywhere else (smartengine/resolver.ts): a module
+// registered on the node first, else a built-in; a `.wasm` path is a file.
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SmartEngine, type SmartChain } from '../smartengine/index.js';
+import { resolveSmartModule, type RegisteredLookup } from '../smartengine/resolver.js';
 import { OperatorError, type SmartModuleOutput } from './engine.js';
 import type { DataflowSpec, Operator } from './spec.js';
-
-export type SmartModuleLoader = (name: string) => Promise<Uint8Array | undefined>;
 
 function encode(value: unknown): Buffer {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value) ?? 'null', 'utf8');
@@ -34,7 +36,7 @@ function decode(bytes: Buffer): unknown {
 /** Binds every SmartModule operator of the dataflow; returns what releases them. */
 export async function bindSmartModules(
   spec: DataflowSpec,
-  options: { loadRegistered: SmartModuleLoader; baseDir?: string; engine?: SmartEngine },
+  options: { loadRegistered: RegisteredLookup; baseDir?: string; engine?: SmartEngine },
 ): Promise<() => void> {
   const ops: Operator[] = [];
   for (const service of spec.services) {
@@ -50,8 +52,8 @@ export async function bindSmartModules(
       if (ref.uses.endsWith('.wasm')) {
         wasm = await readFile(path.resolve(options.baseDir ?? process.cwd(), ref.uses));
       } else {
-        wasm = await options.loadRegistered(ref.uses);
-        if (!wasm) throw new OperatorError(`${op.label}: no SmartModule "${ref.uses}" is registered on the node (freshet smartmodule list)`);
+        wasm = (await resolveSmartModule(ref.uses, options.loadRegistered))?.wasm;
+        if (!wasm) throw new OperatorError(`${op.label}: no SmartModule "${ref.uses}" is registered on the node (freshet smartmodule list), nor is it a built-in`);
       }
       const chain = await engine.buildChain([{ wasm, name: ref.uses, params: ref.params ?? {} }]);
       if (chain.modules()[0].transform === 'aggregate') {

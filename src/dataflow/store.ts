@@ -8,9 +8,10 @@
 //
 // `freshet dataflow list|describe|stop|delete|query` read this.
 
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { acquirePidLock, processAlive, writeJsonAtomic } from '../common/index.js';
 
 export function dataflowsRoot(): string {
   return process.env.FRESHET_DATAFLOW_DIR ?? path.join(os.homedir(), '.freshet', 'dataflows');
@@ -30,21 +31,8 @@ export interface RunInfo {
   lastError?: string;
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'run.json');
-  const temporary = `${file}.tmp-${process.pid}`;
-  await writeFile(temporary, JSON.stringify(info, null, 2) + '\n');
-  await rename(temporary, file);
+export function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
+  return writeJsonAtomic(path.join(dir, 'run.json'), info);
 }
 
 export async function readRunInfo(dir: string): Promise<RunInfo | undefined> {
@@ -91,23 +79,9 @@ export async function listLocalDataflows(root: string): Promise<LocalDataflow[]>
 }
 
 /** One process per state dir: two writers would each checkpoint their own view. A lock of a dead process is taken over. */
-export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'run.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(file, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new Error(`the dataflow state in ${dir} is in use by another process (pid ${owner}); stop it first (freshet dataflow stop)`, { cause: err });
-      }
-      await rm(file, { force: true });
-    }
-  }
-  throw new Error(`cannot lock ${dir}`);
+export function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  return acquirePidLock(
+    path.join(dir, 'run.lock'),
+    (owner) => `the dataflow state in ${dir} is in use by another process (pid ${owner}); stop it first (freshet dataflow stop)`,
+  );
 }

@@ -42,6 +42,23 @@ export interface NodeConfig {
    * initial rebalance delay).
    */
   kafka?: { enabled?: boolean; port?: number; groups?: Partial<GroupLimits>; autoCreateTopics?: boolean };
+  /**
+   * TLS on every listener (SC, SPU, console), from PEM files. With `caFile`,
+   * clients must present a certificate signed by it (mutual TLS) unless
+   * `requireClientCert` is false; its subject CN is the client's identity.
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string; requireClientCert?: boolean };
+  /**
+   * Authorization: when enabled, every request of every protocol is checked
+   * against the ACLs (the policy file's and those managed with `freshet acl`);
+   * super users pass every check. Users live in <dataDir>/metadata/users.json.
+   */
+  auth?: { enabled?: boolean; superUsers?: string[]; policyFile?: string };
+  /**
+   * Listening on an address other than loopback needs TLS with client
+   * certificates and authorization; `insecure` starts such a node anyway.
+   */
+  insecure?: boolean;
   logger: Logger;
 }
 

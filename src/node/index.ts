@@ -6,3 +6,4 @@ export { defaultDataDir, DEFAULT_KAFKA_PORT, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DE
 export { Lifecycle } from './lifecycle.js';
 export { startNode, type NodeStats, type RunningNode } from './node.js';
 export { DEFAULT_STOP_GRACE_MS, stopOnSignals, type StopOnSignalsOptions } from './signals.js';
+export { checkExposure, NodeConfigError } from './security.js';

@@ -13,9 +13,10 @@ import { spuRouter } from '../server/spu/router.js';
 import { StreamFetchService } from '../server/spu/stream-fetch.js';
 import { SmartModuleService } from '../server/spu/smartmodules.js';
 import { TcpListener } from '../server/net/tcp-listener.js';
+import { RequestByteBudget } from '../server/net/request-budget.js';
 import { acquireDataDirLock } from '../server/data-dir-lock.js';
 import { SmartEngine } from '../smartengine/index.js';
-import { builtinSmartModule } from '../smartengine/builtins.js';
+import { smartModuleLookup } from '../smartengine/resolver.js';
 import { startConnectorService, type ConnectorService } from '../connectors/service.js';
 import { DataflowManager } from '../dataflow/manager.js';
 import { startKafkaListener, type RunningKafkaListener } from '../server/kafka/index.js';
@@ -23,6 +24,8 @@ import { DEFAULT_CONSOLE_PORT, startConsole, type ConsoleServer } from '../conso
 import type { NodeConfig } from './config.js';
 import { DEFAULT_KAFKA_PORT, DEFAULT_SC_PORT } from './defaults.js';
 import { Lifecycle } from './lifecycle.js';
+import { checkExposure, NodeConfigError, openSecurity } from './security.js';
+import type { Authorizer, UserStore } from '../server/auth/index.js';
 import { nodeMetrics } from './metrics.js';
 
 /** Read-only gauges of a running node's sessions (for tests and diagnostics). */
@@ -45,6 +48,9 @@ export interface RunningNode {
   readonly topics: TopicRegistry;
   readonly smartmodules: SmartModuleRegistry;
   readonly replicas: ReplicaManager;
+  /** The node's users (SCRAM credentials, tokens) and its authorization check. */
+  readonly users: UserStore;
+  readonly authorizer: Authorizer;
   /** Managed connectors (undefined when disabled). */
   readonly connectors: ConnectorService | undefined;
   /** Managed dataflows (undefined when disabled). */
@@ -61,18 +67,25 @@ export interface RunningNode {
 }
 
 /**
- * A SmartModule named in a request: one registered on this node, else a
- * built-in (infinyon/jolt, infinyon/regex-filter, ...), so that transforms
- * copied from Fluvio's documentation work without a hub download.
+ * The Kafka listener has neither TLS nor authorization yet: a node that asks
+ * for either leaves it off (and refuses to start when it is asked for
+ * explicitly), so that it is never an unprotected way around them.
  */
-async function namedSmartModule(registry: SmartModuleRegistry, name: string): Promise<Uint8Array | undefined> {
-  const module = registry.resolve(name);
-  return module ? registry.payload(module) : builtinSmartModule(name);
+function kafkaListenerWanted(config: NodeConfig, log: NodeConfig['logger']): boolean {
+  const secured = config.tls !== undefined || config.auth?.enabled === true;
+  if (config.kafka?.enabled === false) return false;
+  if (!secured) return true;
+  if (config.kafka?.enabled === true) {
+    throw new NodeConfigError('the Kafka listener has no TLS or authorization yet: it cannot run on a node with TLS or authorization (turn it off: --kafka-port 0)');
+  }
+  log.info('the Kafka listener is off: it has no TLS or authorization yet, and this node uses them');
+  return false;
 }
 
 /** Starts one Freshet node. Port 0 picks free ports (tests use that). */
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.logger;
+  checkExposure(config);
   const life = new Lifecycle(log);
   const node = await life.compose(async () => {
     await mkdir(config.dataDir, { recursive: true });
@@ -81,21 +94,31 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
     const topics = await TopicRegistry.open(config.dataDir, replicas);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
+    const security = await openSecurity(config, log);
 
-    const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
-    const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
-    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log);
+    // Registered first, then built-in: the same rule as dataflows, connectors and `sm test`.
+    const registered = async (name: string) => {
+      const module = smartmodules.resolve(name);
+      return module ? smartmodules.payload(module) : undefined;
+    };
+    const smartmoduleService = new SmartModuleService(engine, smartModuleLookup(registered), log);
+    const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService, security.authorizer);
+    // One budget of request bytes held in memory for every listener of the node.
+    const requestBytes = new RequestByteBudget(config.limits.maxNodeInFlightRequestBytes);
+    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService, authorizer: security.authorizer }), config.limits, log, security.listener, requestBytes);
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
     const sc = new TcpListener(
       'sc',
-      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort } }),
+      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort }, authorizer: security.authorizer }),
       config.limits,
       log,
+      security.listener,
+      requestBytes,
     );
     const scPort = await life.start('sc listener', () => sc.listen(config.host, config.scPort), () => sc.close());
     const endpoint = `${config.host}:${scPort}`;
     const kafka =
-      config.kafka?.enabled === false
+      !kafkaListenerWanted(config, log)
         ? undefined
         : await life.start(
             'kafka listener',
@@ -182,7 +205,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         (server) => server.close(),
       );
     }
-    return { replicas, topics, smartmodules, spuPort, scPort, endpoint, stats, connectors, dataflows, kafka, consoleUrl: consoleServer?.url };
+    return { replicas, topics, smartmodules, users: security.users, authorizer: security.authorizer, spuPort, scPort, endpoint, stats, connectors, dataflows, kafka, consoleUrl: consoleServer?.url };
   });
   log.info(
     { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, kafka: node.kafka ? `${config.host}:${node.kafka.port}` : undefined, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },

@@ -246,11 +246,11 @@ function wrapCompressed(plain: Buffer, compression: number, section: Buffer): Bu
 export async function decodeBatch(batch: Buffer, maxDecompressedBytes = MAX_DECOMPRESSED_BATCH_BYTES): Promise<BatchRecord[]> {
   const header = parseBatchHeader(batch, 0);
   if (header.compression !== Compression.Zstd) return decodeRecords(batch, { maxDecompressedBytes });
-  if (header.batchLength > batch.length) throw new BatchError(`truncated batch: batch_len says ${header.batchLength} bytes`);
+  if (header.totalLength > batch.length) throw new BatchError(`truncated batch: batch_len says ${header.totalLength} bytes`);
   const start = recordsStart(header);
   let section: Buffer;
   try {
-    section = await decompressSection(header.compression, batch.subarray(start, header.batchLength), maxDecompressedBytes);
+    section = await decompressSection(header.compression, batch.subarray(start, header.totalLength), maxDecompressedBytes);
   } catch (err) {
     if (err instanceof BatchError) throw err;
     throw new BatchError(`cannot decompress zstd records: ${(err as Error).message}`);

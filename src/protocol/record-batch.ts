@@ -86,10 +86,14 @@ export const NO_TIMESTAMP = -1;
 /** Upper bound for one batch's records once decompressed; keeps a zip bomb from exhausting memory. */
 export const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
 
+// Lengths, one name each everywhere: `batchLength` is the on-wire batch_len
+// field (the bytes after it); `totalLength` is the whole batch as stored and
+// sent, BATCH_PREAMBLE_SIZE + batchLength.
+
 export interface BatchHeader {
   baseOffset: number;
-  /** Total bytes of the batch, including the 12-byte preamble (batch_len + 12). */
-  batchLength: number;
+  /** The whole batch: BATCH_PREAMBLE_SIZE + batch_len. */
+  totalLength: number;
   partitionLeaderEpoch: number;
   magic: number;
   attributes: number;
@@ -104,45 +108,62 @@ export interface BatchHeader {
   hasSchemaId: boolean;
 }
 
-/** Reads the fixed header of the batch that starts at `pos`; does not look at the records. */
+/**
+ * Reads the fixed header of the batch that starts at `pos`; does not look at
+ * the records. Throws BatchError when fewer than BATCH_HEADER_SIZE bytes are
+ * there or an i64 field does not fit a safe integer.
+ */
 export function parseBatchHeader(buf: Buffer, pos: number): BatchHeader {
   if (buf.length - pos < BATCH_HEADER_SIZE) {
     throw new BatchError(`truncated batch header: ${buf.length - pos} byte(s) at ${pos}, need ${BATCH_HEADER_SIZE}`);
   }
-  const r = new Reader(buf, pos, pos + BATCH_HEADER_SIZE);
-  try {
-    const baseOffset = r.i64('batch base_offset');
-    const batchLen = r.i32('batch_len');
-    const partitionLeaderEpoch = r.i32('batch partition_leader_epoch');
-    const magic = r.i8('batch magic');
-    const crc = r.u32('batch crc');
-    const attributes = r.i16('batch attributes');
-    const lastOffsetDelta = r.i32('batch last_offset_delta');
-    const firstTimestamp = r.i64('batch first_timestamp');
-    const maxTimestamp = r.i64('batch max_time_stamp');
-    const producerId = r.i64('batch producer_id');
-    const producerEpoch = r.i16('batch producer_epoch');
-    const firstSequence = r.i32('batch first_sequence');
-    return {
-      baseOffset,
-      batchLength: batchLen + BATCH_PREAMBLE_SIZE,
-      partitionLeaderEpoch,
-      magic,
-      attributes,
-      compression: attributes & ATTR_COMPRESSION_MASK,
-      lastOffsetDelta,
-      firstTimestamp,
-      maxTimestamp,
-      producerId,
-      producerEpoch,
-      firstSequence,
-      crc,
-      hasSchemaId: (attributes & ATTR_SCHEMA_ID_PRESENT) !== 0,
-    };
-  } catch (err) {
-    if (err instanceof BatchError || !(err instanceof DecodeError)) throw err;
-    throw new BatchError(err.message, { cause: err });
+  // The length is checked once above, so the fields are read byte-wise
+  // (every header of every read passes here; Buffer's readers check bounds each time).
+  const attributes = i16At(buf, pos + BatchOffset.attributes);
+  return {
+    baseOffset: safeI64At(buf, pos, BatchOffset.baseOffset, 'base_offset'),
+    totalLength: BATCH_PREAMBLE_SIZE + i32At(buf, pos + BatchOffset.batchLength),
+    partitionLeaderEpoch: i32At(buf, pos + BatchOffset.partitionLeaderEpoch),
+    magic: (buf[pos + BatchOffset.magic] << 24) >> 24,
+    attributes,
+    compression: attributes & ATTR_COMPRESSION_MASK,
+    lastOffsetDelta: i32At(buf, pos + BatchOffset.lastOffsetDelta),
+    firstTimestamp: safeI64At(buf, pos, BatchOffset.firstTimestamp, 'first_timestamp'),
+    maxTimestamp: safeI64At(buf, pos, BatchOffset.maxTimestamp, 'max_time_stamp'),
+    producerId: safeI64At(buf, pos, BatchOffset.producerId, 'producer_id'),
+    producerEpoch: i16At(buf, pos + BatchOffset.producerEpoch),
+    firstSequence: i32At(buf, pos + BatchOffset.firstSequence),
+    crc: i32At(buf, pos + BatchOffset.crc) >>> 0,
+    hasSchemaId: (attributes & ATTR_SCHEMA_ID_PRESENT) !== 0,
+  };
+}
+
+/** A big-endian i32 at `at`; the caller has checked that the 4 bytes are there. */
+function i32At(buf: Buffer, at: number): number {
+  return (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
+}
+
+function i16At(buf: Buffer, at: number): number {
+  return (((buf[at] << 8) | buf[at + 1]) << 16) >> 16;
+}
+
+function safeI64At(buf: Buffer, batchStart: number, fieldOffset: number, field: string): number {
+  const at = batchStart + fieldOffset;
+  const value = i32At(buf, at) * 0x1_0000_0000 + (i32At(buf, at + 4) >>> 0);
+  if (!Number.isSafeInteger(value)) {
+    throw new BatchError(`batch ${field} at offset ${at} does not fit a safe integer`);
   }
+  return value;
+}
+
+/** A big-endian i64 as a number (inexact beyond 2^53; callers needing exactness check Number.isSafeInteger). */
+export function readI64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * 0x1_0000_0000 + buf.readUInt32BE(pos + 4);
+}
+
+/** The batch_len field of the batch at `pos` (the caller ensures its 12-byte preamble is there). */
+function readBatchLength(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos + BatchOffset.batchLength);
 }
 
 /** Offset of the records section (after the schema id when there is one). */
@@ -162,8 +183,8 @@ export function computeBatchCrc(batch: Buffer): number {
 export function validateBatch(batch: Buffer): BatchHeader {
   const header = parseBatchHeader(batch, 0);
   if (header.magic !== BATCH_MAGIC) throw new BatchError(`batch magic is ${header.magic}, expected ${BATCH_MAGIC}`);
-  if (header.batchLength !== batch.length) {
-    throw new BatchError(`batch_len says ${header.batchLength} bytes in total but the batch has ${batch.length}`);
+  if (header.totalLength !== batch.length) {
+    throw new BatchError(`batch_len says ${header.totalLength} bytes in total but the batch has ${batch.length}`);
   }
   const start = recordsStart(header);
   if (batch.length < start) throw new BatchError(`batch of ${batch.length} bytes is too short for its schema id`);
@@ -200,12 +221,16 @@ export function splitRecordSet(buf: Buffer): Buffer[] {
     if (remaining < BATCH_PREAMBLE_SIZE) {
       throw new BatchError(`truncated batch at ${pos}: ${remaining} byte(s) left, need ${BATCH_PREAMBLE_SIZE}`);
     }
-    const batchLen = buf.readInt32BE(pos + BatchOffset.batchLength);
-    if (batchLen < BATCH_LEN_MIN) throw new BatchError(`batch at ${pos} has batch_len ${batchLen}, below ${BATCH_LEN_MIN}`);
-    const total = batchLen + BATCH_PREAMBLE_SIZE;
-    if (total > remaining) throw new BatchError(`truncated batch at ${pos}: needs ${total} bytes, ${remaining} left`);
-    batches.push(buf.subarray(pos, pos + total));
-    pos += total;
+    const batchLength = readBatchLength(buf, pos);
+    if (batchLength < BATCH_LEN_MIN) {
+      throw new BatchError(`batch at ${pos} has batch_len ${batchLength}, below ${BATCH_LEN_MIN}`);
+    }
+    const totalLength = BATCH_PREAMBLE_SIZE + batchLength;
+    if (totalLength > remaining) {
+      throw new BatchError(`truncated batch at ${pos}: needs ${totalLength} bytes, ${remaining} left`);
+    }
+    batches.push(buf.subarray(pos, pos + totalLength));
+    pos += totalLength;
   }
   return batches;
 }
@@ -218,11 +243,11 @@ export function splitRecordSetLenient(buf: Buffer): Buffer[] {
   const batches: Buffer[] = [];
   let pos = 0;
   while (buf.length - pos >= BATCH_HEADER_SIZE) {
-    const batchLen = buf.readInt32BE(pos + BatchOffset.batchLength);
-    const total = batchLen + BATCH_PREAMBLE_SIZE;
-    if (batchLen < BATCH_LEN_MIN || total > buf.length - pos) break;
-    batches.push(buf.subarray(pos, pos + total));
-    pos += total;
+    const batchLength = readBatchLength(buf, pos);
+    const totalLength = BATCH_PREAMBLE_SIZE + batchLength;
+    if (batchLength < BATCH_LEN_MIN || totalLength > buf.length - pos) break;
+    batches.push(buf.subarray(pos, pos + totalLength));
+    pos += totalLength;
   }
   return batches;
 }
@@ -334,12 +359,12 @@ export function batchRecordsSection(
 ): { header: BatchHeader; section: Buffer } {
   const header = parseBatchHeader(batch, 0);
   if (header.magic !== BATCH_MAGIC) throw new BatchError(`batch magic is ${header.magic}, expected ${BATCH_MAGIC}`);
-  if (header.batchLength > batch.length) {
-    throw new BatchError(`truncated batch: batch_len says ${header.batchLength} bytes, ${batch.length} present`);
+  if (header.totalLength > batch.length) {
+    throw new BatchError(`truncated batch: batch_len says ${header.totalLength} bytes, ${batch.length} present`);
   }
   const start = recordsStart(header);
-  if (header.batchLength < start) throw new BatchError(`batch of ${header.batchLength} bytes is too short for its schema id`);
-  let section = batch.subarray(start, header.batchLength);
+  if (header.totalLength < start) throw new BatchError(`batch of ${header.totalLength} bytes is too short for its schema id`);
+  let section = batch.subarray(start, header.totalLength);
   if (header.compression !== Compression.None) {
     const codec = codecFor(header.compression);
     try {

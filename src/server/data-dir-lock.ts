@@ -1,5 +1,5 @@
-import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { acquirePidLock, pidLockOwner } from '../common/index.js';
 
 export interface DataDirLock {
   release(): Promise<void>;
@@ -7,19 +7,9 @@ export interface DataDirLock {
 
 export const LOCK_FILE = 'freshet.lock';
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid of the live process holding the data dir's lock, if there is one. */
-export async function dataDirLockOwner(dataDir: string): Promise<number | undefined> {
-  const owner = Number((await readFile(path.join(dataDir, LOCK_FILE), 'utf8').catch(() => '')).trim());
-  return Number.isInteger(owner) && owner > 0 && processAlive(owner) ? owner : undefined;
+export function dataDirLockOwner(dataDir: string): Promise<number | undefined> {
+  return pidLockOwner(path.join(dataDir, LOCK_FILE));
 }
 
 /**
@@ -27,23 +17,9 @@ export async function dataDirLockOwner(dataDir: string): Promise<number | undefi
  * corrupt them. A lock left by a killed process (its pid is gone) is taken over.
  */
 export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> {
-  const file = path.join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(file, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return { release: () => rm(file, { force: true }) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new Error(`data dir ${dataDir} is in use by another freshet node (pid ${owner}); stop it first or pass --data-dir`, {
-          cause: err,
-        });
-      }
-      await rm(file, { force: true });
-    }
-  }
-  throw new Error(`cannot lock data dir ${dataDir}`);
+  const release = await acquirePidLock(
+    path.join(dataDir, LOCK_FILE),
+    (owner) => `data dir ${dataDir} is in use by another freshet node (pid ${owner}); stop it first or pass --data-dir`,
+  );
+  return { release };
 }

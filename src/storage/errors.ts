@@ -7,6 +7,12 @@ export type StorageErrorCode =
   | 'BATCH_TOO_LARGE'
   /** writing to disk failed; the append was rolled back and the log is still usable */
   | 'WRITE_FAILED'
+  /**
+   * the disk (or the quota) is full (ENOSPC, EDQUOT): the append was rolled
+   * back, everything acknowledged stays readable, and appends succeed again
+   * by themselves once there is room
+   */
+  | 'NO_SPACE'
   /** the partition is failed (fsync failed, or a rollback failed); it refuses appends until reopened */
   | 'PARTITION_FAILED'
   /** the store is closed or closing */

@@ -11,4 +11,4 @@ export {
 export type { StorageConfig, FlushPolicy } from './config.js';
 export { FilePartitionStore } from './file-partition-store.js';
 export type { StorageLogger } from './file-partition-store.js';
-export type { StorageHooks, StorageStats, WriteContext } from './io.js';
+export type { StorageHooks, StorageMutation, StorageStats, WriteContext } from './io.js';

@@ -3,13 +3,30 @@
  * (fault injection, fsync counting) and counters.
  */
 import fs, { type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 
 export interface WriteContext {
   path: string;
   position: number;
   bytes: number;
 }
+
+/**
+ * Every operation by which storage changes what is on disk. `beforeMutation`
+ * sees each of them, so a test can fail (or "crash") any one.
+ */
+export type StorageMutation =
+  /** log bytes, one writev of a write group */
+  | { kind: 'write'; path: string; position: number; bytes: number }
+  /** a small whole file (segment index, time index), replaced in place */
+  | { kind: 'write-file'; path: string; bytes: number }
+  | { kind: 'fsync'; path: string }
+  | { kind: 'truncate'; path: string; length: number }
+  | { kind: 'unlink'; path: string }
+  /** a new, empty segment log file */
+  | { kind: 'create'; path: string }
+  | { kind: 'mkdir'; path: string }
+  /** the partition directory with everything in it (delete()) */
+  | { kind: 'remove-dir'; path: string };
 
 /**
  * Test and instrumentation hooks. Each may be async. Throwing from a hook
@@ -26,6 +43,11 @@ export interface StorageHooks {
   beforeFsync?(path: string): void | Promise<void>;
   /** Before each positioned read of a log file. */
   beforeRead?(path: string, position: number, length: number): void | Promise<void>;
+  /**
+   * Before every mutation of the disk (including the writes and fsyncs the
+   * hooks above see; this one runs first).
+   */
+  beforeMutation?(op: StorageMutation): void | Promise<void>;
 }
 
 export interface StorageStats {
@@ -62,6 +84,11 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
   );
 }
 
+/** The disk or the user's quota is full. */
+export function isNoSpace(err: unknown): boolean {
+  return isErrno(err, 'ENOSPC', 'EDQUOT');
+}
+
 export const OFFSET_DIGITS = 20;
 
 /** `00000000000000000042` — Kafka/Fluvio segment naming by base offset. */
@@ -87,6 +114,7 @@ export class StorageIo {
   /** Writes all buffers contiguously at `position` with one writev (looping only on short writes). */
   async writev(fh: FileHandle, filePath: string, buffers: Buffer[], position: number, bytes: number): Promise<void> {
     this.stats.writes++;
+    await this.hooks.beforeMutation?.({ kind: 'write', path: filePath, position, bytes });
     if (this.hooks.beforeWrite !== undefined) {
       const accepted = await this.hooks.beforeWrite({ path: filePath, position, bytes });
       if (typeof accepted === 'number') {
@@ -102,6 +130,7 @@ export class StorageIo {
 
   async fsync(fh: FileHandle, filePath: string): Promise<void> {
     this.stats.fsyncs++;
+    await this.hooks.beforeMutation?.({ kind: 'fsync', path: filePath });
     if (this.hooks.beforeFsync !== undefined) await this.hooks.beforeFsync(filePath);
     await fh.sync();
   }
@@ -133,6 +162,7 @@ export class StorageIo {
 
   /** Writes a small whole file (index files), fsyncing when asked. */
   async writeFile(filePath: string, data: Buffer, sync: boolean): Promise<void> {
+    await this.hooks.beforeMutation?.({ kind: 'write-file', path: filePath, bytes: data.length });
     const fh = await fs.open(filePath, 'w');
     try {
       await writeAll(fh, data, 0);
@@ -140,6 +170,36 @@ export class StorageIo {
     } finally {
       await fh.close();
     }
+  }
+
+  /** Creates (or empties) a log file, open for reading and writing. */
+  async createFile(filePath: string): Promise<FileHandle> {
+    await this.hooks.beforeMutation?.({ kind: 'create', path: filePath });
+    return fs.open(filePath, 'w+');
+  }
+
+  async truncate(fh: FileHandle, filePath: string, length: number): Promise<void> {
+    await this.hooks.beforeMutation?.({ kind: 'truncate', path: filePath, length });
+    await fh.truncate(length);
+  }
+
+  async unlinkIfExists(filePath: string): Promise<void> {
+    await this.hooks.beforeMutation?.({ kind: 'unlink', path: filePath });
+    try {
+      await fs.unlink(filePath);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+  }
+
+  async mkdir(dir: string): Promise<void> {
+    await this.hooks.beforeMutation?.({ kind: 'mkdir', path: dir });
+    await fs.mkdir(dir, { recursive: true });
+  }
+
+  async removeDir(dir: string): Promise<void> {
+    await this.hooks.beforeMutation?.({ kind: 'remove-dir', path: dir });
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -153,8 +213,4 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<
 
 function concatPrefix(buffers: Buffer[], bytes: number): Buffer {
   return Buffer.concat(buffers).subarray(0, bytes);
-}
-
-export function joinPath(dir: string, name: string): string {
-  return path.join(dir, name);
 }

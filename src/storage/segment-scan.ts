@@ -6,15 +6,8 @@
  */
 import { crc32c } from '@node-rs/crc32';
 
-import {
-  BATCH_HEADER_LEN,
-  batchCrcMatches,
-  CRC_START,
-  headerProblem,
-  NO_TIMESTAMP,
-  readBatchHeader,
-  type BatchHeader,
-} from './batch-layout.js';
+import { BATCH_HEADER_SIZE, CRC_START, NO_TIMESTAMP } from '../protocol/record-batch.js';
+import { batchCrcMatches, readStoredHeader, type BatchHeader } from './batch-layout.js';
 
 export type ReadAt = (position: number, length: number) => Promise<Buffer>;
 
@@ -60,26 +53,25 @@ export async function scanSegment(opts: ScanOptions): Promise<ScanResult> {
 
   while (pos < fileSize) {
     const remaining = fileSize - pos;
-    if (remaining < BATCH_HEADER_LEN) {
+    if (remaining < BATCH_HEADER_SIZE) {
       problem = `torn tail: ${remaining} trailing bytes at position ${pos}`;
       break;
     }
-    if (!inBuf(pos, BATCH_HEADER_LEN)) {
+    if (!inBuf(pos, BATCH_HEADER_SIZE)) {
       buf = await opts.read(pos, Math.min(chunkBytes, remaining));
       bufStart = pos;
     }
-    const h = readBatchHeader(buf, pos - bufStart);
-    const bad = headerProblem(h);
-    if (bad !== undefined) {
-      problem = `invalid batch header at position ${pos}: ${bad}`;
+    const h = readStoredHeader(buf, pos - bufStart);
+    if (typeof h === 'string') {
+      problem = `invalid batch header at position ${pos}: ${h}`;
       break;
     }
     if (h.baseOffset !== expected) {
       problem = `batch at position ${pos} has base_offset ${h.baseOffset}, expected ${expected}`;
       break;
     }
-    if (h.totalLen > remaining) {
-      problem = `torn tail: batch at position ${pos} needs ${h.totalLen} bytes, file has ${remaining}`;
+    if (h.totalLength > remaining) {
+      problem = `torn tail: batch at position ${pos} needs ${h.totalLength} bytes, file has ${remaining}`;
       break;
     }
     const next = h.baseOffset + h.lastOffsetDelta + 1;
@@ -89,15 +81,15 @@ export async function scanSegment(opts: ScanOptions): Promise<ScanResult> {
     }
     if (opts.verifyCrc) {
       let crcOk: boolean;
-      if (inBuf(pos, h.totalLen)) {
-        crcOk = batchCrcMatches(buf.subarray(pos - bufStart, pos - bufStart + h.totalLen));
-      } else if (h.totalLen > chunkBytes) {
+      if (inBuf(pos, h.totalLength)) {
+        crcOk = batchCrcMatches(buf.subarray(pos - bufStart, pos - bufStart + h.totalLength));
+      } else if (h.totalLength > chunkBytes) {
         // Large (or corrupt, huge-claiming) batch: CRC it chunk by chunk, never allocating its size.
-        crcOk = (await streamingCrc(opts.read, pos, h.totalLen, chunkBytes)) === h.crc;
+        crcOk = (await streamingCrc(opts.read, pos, h.totalLength, chunkBytes)) === h.crc;
       } else {
         buf = await opts.read(pos, Math.min(chunkBytes, remaining));
         bufStart = pos;
-        crcOk = batchCrcMatches(buf.subarray(0, h.totalLen));
+        crcOk = batchCrcMatches(buf.subarray(0, h.totalLength));
       }
       if (!crcOk) {
         problem = `CRC mismatch in batch at position ${pos} (base_offset ${h.baseOffset})`;
@@ -111,16 +103,16 @@ export async function scanSegment(opts: ScanOptions): Promise<ScanResult> {
     }
     batches++;
     expected = next;
-    pos += h.totalLen;
+    pos += h.totalLength;
   }
   return { validEnd: pos, nextOffset: expected, batches, maxTimestamp, maxTimestampRel, problem };
 }
 
-/** CRC-32C of bytes [pos + CRC_START, pos + totalLen) read in chunks. */
-async function streamingCrc(read: ReadAt, pos: number, totalLen: number, chunkBytes: number): Promise<number> {
+/** CRC-32C of bytes [pos + CRC_START, pos + totalLength) read in chunks. */
+async function streamingCrc(read: ReadAt, pos: number, totalLength: number, chunkBytes: number): Promise<number> {
   let crc = 0;
   let at = pos + CRC_START;
-  const end = pos + totalLen;
+  const end = pos + totalLength;
   while (at < end) {
     const len = Math.min(chunkBytes, end - at);
     crc = crc32c(await read(at, len), crc);

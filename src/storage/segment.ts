@@ -4,7 +4,8 @@
  * (one 12-byte entry: newest max_time_stamp i64 BE, relative offset u32 BE of
  * the batch holding it — used by time retention without rescanning).
  *
- * This is plain state; FilePartitionStore owns all transitions.
+ * This is plain state; the segment set, the appender, recovery and retention
+ * make its transitions.
  */
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,6 +41,8 @@ export class Segment {
   refs = 0;
   /** Removed by retention: files unlinked, handle closed when refs reach 0. */
   deleted = false;
+  /** Closed by a roll in the write group in flight: kept open (out of the LRU) until the group commits or rolls back. */
+  rolledUncommitted = false;
 
   constructor(
     dir: string,

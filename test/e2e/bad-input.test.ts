@@ -30,13 +30,15 @@ import {
 
 const MAX_FRAME = 256 * 1024;
 const CLOSE_WITHIN_MS = 3_000;
+/** Short enough for the tests to see it, long enough for every well-formed frame to arrive. */
+const FRAME_TIMEOUT_MS = 1_000;
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
 const logLines: string[] = [];
 
 before(async () => {
   node = await startTestNode({
-    limits: { ...DEFAULT_LIMITS, maxFrameBytes: MAX_FRAME },
+    limits: { ...DEFAULT_LIMITS, maxFrameBytes: MAX_FRAME, frameTimeoutMs: FRAME_TIMEOUT_MS },
     storage: { flush: { kind: 'os' } },
     // Info level: connection closes are logged with their reason, and the tests read them.
     logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
@@ -408,6 +410,43 @@ test('a connection that stalls mid-frame and disconnects is cleaned up', async (
   assert.equal(node.stats().spuConnections, 1);
   await client.close();
   await assertHealthy();
+});
+
+test('a connection that stalls mid-frame after its handshake is closed after frameTimeoutMs, with the reason logged; on both listeners', async () => {
+  for (const port of [node.spuPort, node.scPort]) {
+    const logsBefore = logLines.length;
+    const client = await RawClient.connect(port);
+    await apiVersions(client);
+    // A length prefix and part of the frame, then nothing.
+    const frame = apiVersionsFrame(2);
+    client.sendRaw(frame.subarray(0, 10));
+    assert.ok(await client.closedWithin(FRAME_TIMEOUT_MS + CLOSE_WITHIN_MS), 'the server should close the stalled connection');
+    const reasons = logLines.slice(logsBefore).filter((line) => line.includes('closing connection'));
+    assert.ok(reasons.some((line) => /stalled mid-frame: 10 bytes of a frame/.test(line)), `got:\n${reasons.join('')}`);
+  }
+  // A connection that trickles a frame in, each part well within the timeout, but not the whole frame: closed too.
+  const client = await RawClient.connect(node.spuPort);
+  await apiVersions(client);
+  const frame = apiVersionsFrame(3);
+  let sent = 0;
+  const trickle = setInterval(() => {
+    if (sent < frame.length - 1) client.sendRaw(frame.subarray(sent, ++sent));
+  }, FRAME_TIMEOUT_MS / 10);
+  try {
+    assert.ok(await client.closedWithin(FRAME_TIMEOUT_MS + CLOSE_WITHIN_MS), 'a frame that takes longer than the timeout closes the connection');
+  } finally {
+    clearInterval(trickle);
+  }
+  await assertHealthy();
+});
+
+test('an idle connection between frames is left open', async () => {
+  const client = await RawClient.connect(node.spuPort);
+  await apiVersions(client);
+  await new Promise((resolve) => setTimeout(resolve, FRAME_TIMEOUT_MS * 2));
+  assert.equal(client.isClosed, false, 'no partial frame: no deadline');
+  await apiVersions(client);
+  await client.close();
 });
 
 test('after all of the above, the real @fluvio/client still produces and consumes', async () => {

@@ -148,13 +148,20 @@ test('usage errors exit 2 (unknown command, option or value; global option after
 });
 
 test('help: examples at every level, exit codes and environment at the top; version', async () => {
-  const [root, leaf, none, version, versionJson] = await Promise.all([
+  const [root, leaf, none, version, versionJson, versionOnTerminal, versionNoNode] = await Promise.all([
     runCli(['--help']),
     runCli(['consume', '--help']),
     runCli([]),
     cli(['version']),
     cli(['version', '-O', 'json']),
+    runCli(['-c', node.endpoint, 'version'], { fakeTty: ['stdout'] }),
+    runCli(['-c', '127.0.0.1:1', 'version']),
   ]);
+  // Every form ends its last line, so a shell prompt starts on a line of its own.
+  for (const result of [version, versionJson, versionOnTerminal, versionNoNode]) {
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /OS Details +.*: .+\n$|"os":".+"\}\n$/);
+  }
   assert.equal(root.code, 0);
   assert.match(root.stdout, /Examples:\n {2}\$ freshet/);
   assert.match(root.stdout, /Exit status:\n {2}0 {2}success[\s\S]* 3 {2}no node reachable[\s\S]* 4 {2}not found/);

@@ -2,9 +2,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNode, removeDir } from '../helpers/test-node.js';
 import { freePort } from '../helpers/child-node.js';
-import { splitRecordSet } from '../../src/protocol/record-batch.js';
+import { Compression, parseBatchHeader, splitRecordSet } from '../../src/protocol/record-batch.js';
+import { ErrorCode } from '../../src/protocol/error-code.js';
+import { RawClient, produceValues } from '../helpers/raw-client.js';
 import {
   Freshet,
+  FreshetError,
   NoNodeError,
   Offset,
   ServerError,
@@ -228,4 +231,34 @@ test('a slow consumer holds a bounded number of frames; max bytes is honoured', 
     count++;
   }
   assert.equal(count, 2000);
+});
+
+test("a topic's compression setting: batches of another codec are refused with CompressionError; 'any' takes every codec", async () => {
+  await freshet.admin.createTopic('gzip-only', { compression: 'gzip' });
+  await freshet.admin.createTopic('any-codec');
+  const gzip = await freshet.producer('gzip-only', { compression: 'gzip' });
+  // As Fluvio's client: without the option, a producer compresses as its topic says; another codec is refused at once.
+  const unset = await freshet.producer('gzip-only');
+  await assert.rejects(freshet.producer('gzip-only', { compression: 'zstd' }), (err: unknown) => err instanceof FreshetError && err.code === 'CONFIG');
+  assert.equal(await gzip.send(null, 'packed'), 0);
+  assert.equal(await unset.send(null, 'packed by default'), 1);
+  // A batch of another codec (a raw request: our producer does not send one) is refused by the node.
+  const raw = await RawClient.connect(node.spuPort);
+  try {
+    const refused = await produceValues(raw, 'gzip-only', 0, ['loose']);
+    assert.equal(refused.errorCode.code, ErrorCode.CompressionError);
+  } finally {
+    await raw.close();
+  }
+  assert.equal(await gzip.send(null, 'packed again'), 2);
+  const stored = await read(await freshet.consumer('gzip-only', { partition: 0, offset: 'beginning', continuous: false }), 10);
+  assert.deepEqual(stored.map((record) => record.valueString()), ['packed', 'packed by default', 'packed again']);
+  const { chunks } = await node.replicas.get('gzip-only', 0)!.read(0, 1 << 20);
+  assert.deepEqual(chunks.flatMap(splitRecordSet).map((batch) => parseBatchHeader(batch, 0).compression), [Compression.Gzip, Compression.Gzip, Compression.Gzip]);
+
+  const anyGzip = await freshet.producer('any-codec', { compression: 'gzip' });
+  const anyPlain = await freshet.producer('any-codec');
+  assert.equal(await anyGzip.send(null, 'a'), 0);
+  assert.equal(await anyPlain.send(null, 'b'), 1);
+  for (const producer of [gzip, unset, anyGzip, anyPlain]) await producer.close();
 });

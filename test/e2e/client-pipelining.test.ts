@@ -180,7 +180,7 @@ async function proxiedProducer(proxy: Proxy, topic: string, options: ProducerOpt
   const metadata = {
     leaders: async () => {
       refreshes++;
-      return { topic: { name: topic, partitions: 1 } as TopicInfo, leaders: [address] };
+      return { topic: { name: topic, partitions: 1, compression: 'any' } as TopicInfo, leaders: [address] };
     },
   } as unknown as MetadataClient;
   const context: ClientContext = {

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNode, removeDir } from '../helpers/test-node.js';
+import { Compression, parseBatchHeader, splitRecordSet } from '../../src/protocol/record-batch.js';
 import { connectFluvio, Offset, take, type FluvioClient } from '../helpers/fluvio.js';
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
@@ -164,4 +165,20 @@ test('consumers on separate connections read one partition at once', async () =>
     clients.map(async (client) => take(await (await client.partitionConsumer('fanout-connections', 0)).createStream(beginning()), 300)),
   );
   for (const records of results) assert.equal(records.at(-1)!.valueString(), 'v299');
+});
+
+test("a topic's compression setting, now enforced: the real client compresses its batches as the topic says, and they are stored", async () => {
+  for (const [compression, codec] of [['gzip', Compression.Gzip], ['none', Compression.None]] as const) {
+    const name = `compressed-${compression}`;
+    await node.topics.create({ name, partitions: 1, replicationFactor: 1, ignoreRackAssignment: false, compression, createdAt: new Date().toISOString() });
+    const producer = await fluvio.topicProducer(name);
+    await producer.send('k', `${compression} 1`);
+    await producer.send('k', `${compression} 2`);
+    await producer.flush();
+    const consumer = await fluvio.partitionConsumer(name, 0);
+    const records = await take(await consumer.createStream(beginning()), 2);
+    assert.deepEqual(records.map((record) => record.valueString()), [`${compression} 1`, `${compression} 2`]);
+    const { chunks } = await node.replicas.get(name, 0)!.read(0, 1 << 20);
+    assert.deepEqual(chunks.flatMap(splitRecordSet).map((batch) => parseBatchHeader(batch, 0).compression), chunks.flatMap(splitRecordSet).map(() => codec));
+  }
 });

@@ -72,3 +72,19 @@ test('parts left out by the config are not started', async () => {
     await removeDir(node.dataDir);
   }
 });
+
+test('a node asked to listen beyond loopback without TLS client certificates and authorization refuses to start, saying how', async () => {
+  const dataDir = path.join(await tempDir(), 'never-created');
+  await assert.rejects(startTestNode({ dataDir, host: '0.0.0.0' }), (err: Error) =>
+    /refusing to listen on 0\.0\.0\.0 without TLS with client certificates .* and authorization .*--insecure/.test(err.message),
+  );
+  await assert.rejects(readFile(path.join(dataDir, 'freshet.lock')), { code: 'ENOENT' }, 'nothing was written');
+  const { checkExposure } = await import('../../src/node/index.js');
+  const secured = { host: '10.0.0.1', tls: { certFile: 'c', keyFile: 'k', caFile: 'ca' }, auth: { enabled: true } };
+  assert.doesNotThrow(() => checkExposure(secured as never));
+  assert.throws(() => checkExposure({ ...secured, tls: { ...secured.tls, requireClientCert: false } } as never), /TLS with client certificates/);
+  assert.throws(() => checkExposure({ ...secured, auth: { enabled: false } } as never), /authorization/);
+  assert.doesNotThrow(() => checkExposure({ host: '10.0.0.1', insecure: true } as never));
+  assert.doesNotThrow(() => checkExposure({ host: '127.0.0.1' } as never));
+  assert.doesNotThrow(() => checkExposure({ host: '::1' } as never));
+});

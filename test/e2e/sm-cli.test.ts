@@ -1,7 +1,8 @@
 // `freshet sm` as users run it (subprocesses of bin/freshet.js):
 // generate → build → test round trip; test on a module written against the
 // raw SmartModule ABI (not built by `freshet sm build`) and on
-// built-ins; create / list / delete against a node (-c and FRESHET_ENDPOINT).
+// built-ins; create / list / delete against a node (-c and FRESHET_ENDPOINT);
+// a module registered under a built-in's name wins in test as on the node.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -183,6 +184,44 @@ describe('freshet sm', { timeout: 240_000 }, () => {
       const empty = await freshet(['-c', endpoint, 'sm', 'list']);
       assert.equal(empty.stdout, '');
       assert.match(empty.stderr, /no smartmodules/);
+    });
+
+    it('test runs a module registered under a built-in name, as the node does (registered first, then built-in)', async () => {
+      const upper = path.join(work, 'shadow-upper.wasm');
+      await writeFile(upper, await asModule('map-upper'));
+      const created = await freshet(['-c', endpoint, 'sm', 'create', 'infinyon/regex-filter', '--wasm-file', upper]);
+      assert.equal(created.code, 0, created.stderr);
+      try {
+        const step = JSON.stringify({ uses: 'infinyon/regex-filter', with: { regex: 'nothing matches this' } });
+        const local = await freshet(['-c', endpoint, 'sm', 'test', '--transforms-line', step, '--text', 'hello']);
+        assert.equal(local.code, 0, local.stderr);
+        assert.equal(local.stdout, 'HELLO\n', 'the registered module ran, not the built-in filter');
+
+        const client = await Freshet.connect({ endpoint });
+        try {
+          await client.admin.createTopic('shadowed', { partitions: 1 });
+          const producer = await client.producer('shadowed');
+          await producer.send(null, 'hello');
+          await producer.flush();
+          const consumer = await client.consumer('shadowed', {
+            offset: 'beginning',
+            continuous: false,
+            smartmodules: [{ name: 'infinyon/regex-filter', params: { regex: 'nothing matches this' } }],
+          });
+          const values: string[] = [];
+          for await (const record of consumer) values.push(record.valueString());
+          assert.deepEqual(values, ['HELLO'], 'the node runs the same module for that name');
+        } finally {
+          await client.close();
+        }
+
+        // without a node to ask, the built-in runs
+        const offline = await freshet(['-c', '127.0.0.1:1', 'sm', 'test', '--transforms-line', step, '--text', 'hello']);
+        assert.equal(offline.code, 0, offline.stderr);
+        assert.equal(offline.stdout, '');
+      } finally {
+        await freshet(['-c', endpoint, 'sm', 'delete', 'infinyon/regex-filter']);
+      }
     });
   });
 });

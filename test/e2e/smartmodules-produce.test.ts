@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as p from '../../src/protocol/index.js';
 import { Freshet } from '../../src/client/index.js';
 import { builtinSmartModule } from '../../src/smartengine/builtins.js';
-import { startTestNode, removeDir } from '../helpers/test-node.js';
-import { RawClient, PRODUCE_VERSION } from '../helpers/raw-client.js';
+import { createTopic, startTestNode, removeDir } from '../helpers/test-node.js';
+import { RawClient, PRODUCE_VERSION, requestFrame } from '../helpers/raw-client.js';
 import { runCli } from '../helpers/cli.js';
 
 // Produce-side SmartModules: the chain in a Produce request transforms the
@@ -27,14 +27,9 @@ function invocation(name: string, kind: p.SmartModuleKind, params: Record<string
   return { wasm: { type: 'Predefined', name }, kind, params: { params: new Map(Object.entries(params)) } };
 }
 
-async function produceThrough(
-  client: RawClient,
-  topic: string,
-  values: string[],
-  smartmodules: p.SmartModuleInvocation[],
-): Promise<p.PartitionProduceResponse> {
+function produceFrame(client: RawClient, topic: string, values: string[], smartmodules: p.SmartModuleInvocation[]): Buffer {
   const batch = p.encodeBatch(values.map((value) => ({ key: null, value: Buffer.from(value) })));
-  const response = await client.request(p.SpuApiKey.Produce, PRODUCE_VERSION, (w) =>
+  return requestFrame(p.SpuApiKey.Produce, PRODUCE_VERSION, client.allocateCorrelationId(), (w) =>
     p.encodeProduceRequest(
       w,
       {
@@ -46,7 +41,19 @@ async function produceThrough(
       PRODUCE_VERSION,
     ),
   );
+}
+
+function partitionResponse(response: { body: p.Reader }): p.PartitionProduceResponse {
   return p.decodeProduceResponse(response.body, PRODUCE_VERSION).responses[0].partitions[0];
+}
+
+async function produceThrough(
+  client: RawClient,
+  topic: string,
+  values: string[],
+  smartmodules: p.SmartModuleInvocation[],
+): Promise<p.PartitionProduceResponse> {
+  return partitionResponse(await client.requestRaw(produceFrame(client, topic, values, smartmodules)));
 }
 
 async function storedValues(topic: string): Promise<string[]> {
@@ -105,4 +112,56 @@ test('freshet produce --smartmodule NAME -e k=v transforms lines before they are
   });
   assert.equal(produced.code, 0, produced.stderr);
   assert.deepEqual(await storedValues('pets-cli'), ['cat', 'Cat food']);
+});
+
+const keepAll = () => invocation('infinyon/regex-filter', { type: 'Filter' }, { regex: '.' });
+
+test('pipelined produce requests are stored in arrival order, whether a chain starts for them or not', async () => {
+  await createTopic(node, 'arrival-order');
+  const client = await RawClient.connect(node.spuPort);
+  try {
+    const values = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `chain-${i}` : `plain-${i}`));
+    // All written at once, before the node answers any of them.
+    const frames = values.map((value) => produceFrame(client, 'arrival-order', [value], value.startsWith('chain') ? [keepAll()] : []));
+    const answers = frames.map((frame) => client.requestRaw(frame));
+    const responses = await Promise.all(answers);
+    const offsets = responses.map((response) => partitionResponse(response).baseOffset);
+    assert.deepEqual(offsets, [...values.keys()]);
+    // A plain request after the line emptied goes on as before.
+    assert.equal((await produceThrough(client, 'arrival-order', ['last'], [])).baseOffset, values.length);
+    assert.deepEqual(await storedValues('arrival-order'), [...values, 'last']);
+    assert.equal(node.replicas.appendOrder.busyPartitions, 0);
+  } finally {
+    await client.close();
+  }
+});
+
+test('our client: a SmartModule producer pipelines its requests, and interleaved with a plain producer they are stored in send order', async () => {
+  await createTopic(node, 'interleaved');
+  // Five each: as many requests as one producer keeps in flight, so neither holds a batch back.
+  const values = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? `chain-${i}` : `plain-${i}`));
+  const freshet = await Freshet.connect({ endpoint: node.endpoint });
+  try {
+    const transformed = await freshet.producer('interleaved', {
+      lingerMs: 0,
+      smartmodules: [{ name: 'infinyon/regex-filter', kind: 'filter', params: { regex: '.' } }],
+    });
+    const plain = await freshet.producer('interleaved', { lingerMs: 0 });
+    // Both connected before the interleaving starts.
+    assert.equal(await transformed.send(null, 'first'), 0);
+    assert.equal(await plain.send(null, 'second'), 1);
+    const sends: Promise<number>[] = [];
+    for (const value of values) {
+      sends.push((value.startsWith('chain') ? transformed : plain).send(null, value));
+      // Each value closes its own batch, which goes out at once.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(await Promise.all(sends), values.map((_, i) => i + 2));
+    assert.equal(transformed.requestCount, 6, 'every value of the SmartModule producer went in a request of its own');
+    await transformed.close();
+    await plain.close();
+  } finally {
+    await freshet.close();
+  }
+  assert.deepEqual(await storedValues('interleaved'), ['first', 'second', ...values]);
 });

@@ -109,7 +109,13 @@ export class RawClient {
    * response arrives.
    */
   requestRaw(frame: Buffer, timeoutMs = 10_000): Promise<ResponseFrame> {
-    const correlationId = frame.readInt32BE(8);
+    const answer = this.response(frame.readInt32BE(8), timeoutMs);
+    if (!this.isClosedFlag) this.socket.write(frame);
+    return answer;
+  }
+
+  /** Resolves with the response to `correlationId`, for a request the test writes itself (in parts, with sendRaw). */
+  response(correlationId: number, timeoutMs = 10_000): Promise<ResponseFrame> {
     return new Promise<ResponseFrame>((resolve, reject) => {
       if (this.isClosedFlag) return reject(new Error('connection already closed'));
       const timer = setTimeout(() => {
@@ -126,7 +132,6 @@ export class RawClient {
           reject(err);
         },
       });
-      this.socket.write(frame);
     });
   }
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { defaultNodeConfig, startNode, type NodeConfig, type RunningNode } from '../../src/node/index.js';
+import type { TopicDefinition } from '../../src/server/sc/topic-registry.js';
 
 export async function tempDir(prefix = 'freshet-test-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
@@ -34,14 +35,12 @@ export async function stopTestNode(node: RunningNode & { dataDir: string }): Pro
   await removeDir(node.dataDir);
 }
 
-/** Creates a topic straight in the node's registry: one replica, any compression, created now. */
+/** A topic as the registry stores it: one replica, any compression, created now. */
+export function topicDefinition(name: string, partitions = 1): TopicDefinition {
+  return { name, partitions, replicationFactor: 1, ignoreRackAssignment: false, compression: 'any', createdAt: new Date().toISOString() };
+}
+
+/** Creates a topic straight in the node's registry (see topicDefinition). */
 export async function createTopic(node: RunningNode, name: string, partitions = 1): Promise<void> {
-  await node.topics.create({
-    name,
-    partitions,
-    replicationFactor: 1,
-    ignoreRackAssignment: false,
-    compression: 'any',
-    createdAt: new Date().toISOString(),
-  });
+  await node.topics.create(topicDefinition(name, partitions));
 }

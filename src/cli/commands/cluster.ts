@@ -7,6 +7,7 @@ import { CliError, usageError } from '../output/errors.js';
 import { examples, note, printLine } from '../output/format.js';
 import { parseDuration } from '../output/units.js';
 import { checkDataDir, runningNodePid, startDaemon, stopLocalNode } from '../local-node.js';
+import type { NodeConfig } from '../../node/index.js';
 import { clusterStatusCommand } from './cluster-status.js';
 
 export function parsePort(value: string): number {
@@ -36,6 +37,41 @@ interface StartOptions {
   /** 0 turns the Kafka listener off. */
   kafkaPort?: number;
   daemon?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  clientCert: boolean;
+  auth?: boolean;
+  superUser: string[];
+  aclPolicy?: string;
+  insecure?: boolean;
+}
+
+/** The security flags again, for the daemon's command line. */
+function securityArgs(options: StartOptions): string[] {
+  const args: string[] = [];
+  if (options.tlsCert !== undefined) args.push('--tls-cert', options.tlsCert);
+  if (options.tlsKey !== undefined) args.push('--tls-key', options.tlsKey);
+  if (options.tlsCa !== undefined) args.push('--tls-ca', options.tlsCa);
+  if (!options.clientCert) args.push('--no-client-cert');
+  if (options.auth) args.push('--auth');
+  for (const user of options.superUser) args.push('--super-user', user);
+  if (options.aclPolicy !== undefined) args.push('--acl-policy', options.aclPolicy);
+  if (options.insecure) args.push('--insecure');
+  return args;
+}
+
+function securityConfig(options: StartOptions): Partial<NodeConfig> {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw usageError('--tls-cert and --tls-key go together');
+  if (options.tlsCa !== undefined && options.tlsCert === undefined) throw usageError('--tls-ca needs --tls-cert and --tls-key (the node\'s own certificate)');
+  const auth = options.auth || options.superUser.length > 0 || options.aclPolicy !== undefined;
+  return {
+    ...(options.tlsCert !== undefined && options.tlsKey !== undefined
+      ? { tls: { certFile: options.tlsCert, keyFile: options.tlsKey, ...(options.tlsCa !== undefined ? { caFile: options.tlsCa } : {}), requireClientCert: options.clientCert } }
+      : {}),
+    ...(auth ? { auth: { enabled: true, superUsers: options.superUser, ...(options.aclPolicy !== undefined ? { policyFile: options.aclPolicy } : {}) } } : {}),
+    ...(options.insecure ? { insecure: true } : {}),
+  };
 }
 
 /** `--kafka-port`: 0 is off (on the command line; in a node config, 0 picks a free port). */
@@ -45,11 +81,12 @@ function kafkaConfig(port: number | undefined): { kafka?: { enabled?: boolean; p
 }
 
 async function runClusterStart(options: StartOptions): Promise<void> {
+  securityConfig(options);
   if (options.daemon) {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
     if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
     if (options.kafkaPort !== undefined) args.push('--kafka-port', String(options.kafkaPort));
-    const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
+    const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush), ...securityArgs(options)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
         (started.console ? `  console: ${started.console}\n` : '') +
@@ -67,6 +104,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       storage: { flush: options.flush },
       ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
       ...kafkaConfig(options.kafkaPort),
+      ...securityConfig(options),
     }),
   );
   process.stderr.write(
@@ -117,6 +155,14 @@ export function clusterCommand(): Command {
         .default({ kind: 'always' }, 'always'),
     )
     .option('--daemon', 'run in the background (log in <data-dir>/freshet.log); returns once the node answers')
+    .option('--tls-cert <file>', 'TLS on every listener: the node\'s certificate chain (PEM)')
+    .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
+    .option('--tls-ca <file>', 'CA of client certificates (PEM): clients must present one signed by it (mutual TLS); its subject CN is their identity')
+    .option('--no-client-cert', 'with --tls-ca: accept clients without a certificate too (they are anonymous)')
+    .option('--auth', 'check every request against the ACLs (freshet acl, --acl-policy); needs users or client certificates')
+    .addOption(new Option('--super-user <user>', 'a user that passes every check (repeatable; implies --auth)').argParser((value: string, previous: string[]) => [...previous, value]).default([]))
+    .option('--acl-policy <file>', 'ACL rules in YAML or JSON (implies --auth); see docs/security.md')
+    .option('--insecure', 'allow listening on a non-loopback --host without TLS client certificates and authorization')
     .addHelpText(
       'after',
       examples('freshet cluster start', 'freshet cluster start --daemon', 'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105'),

@@ -199,7 +199,7 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
 }
 
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
-  const { processAlive } = await import('../../dataflow/store.js');
+  const { processAlive } = await import('../../common/index.js');
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (!processAlive(pid)) return true;

@@ -10,7 +10,7 @@ import { examples, note } from '../output/format.js';
 import { ProgressBar } from '../output/progress.js';
 import { formatBytes, parseByteSize, parseCount, parseDuration } from '../output/units.js';
 import { LineSplitter } from '../lines.js';
-import { parseDeliverySemantic, parseIsolation, type Isolation } from '../options.js';
+import { COMPRESSIONS, parseCompression, parseDeliverySemantic, parseIsolation, type Isolation } from '../options.js';
 import { addSmartModuleOptions, smartModuleSpecs, type SmartModuleFlags } from '../smartmodule-flags.js';
 
 interface ProduceFlags extends SmartModuleFlags {
@@ -26,14 +26,6 @@ interface ProduceFlags extends SmartModuleFlags {
   isolation?: Isolation;
   deliverySemantic?: 'at-least-once' | 'at-most-once';
   partition?: number;
-}
-
-const COMPRESSIONS: CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-
-function parseCompression(text: string): CompressionName {
-  const value = text.toLowerCase() as CompressionName;
-  if (!COMPRESSIONS.includes(value)) throw new InvalidArgumentError(`expected one of ${COMPRESSIONS.join(', ')}`);
-  return value;
 }
 
 function parseSeparator(text: string): string {
@@ -186,7 +178,7 @@ export function produceCommand(): Command {
     .option('--raw', 'send the whole input as one record (binary safe)')
     .option('-f, --file <path>', 'read from this file instead of stdin (a progress bar shows on a terminal)')
     .addOption(new Option('--compression <compression>', `batch compression: ${COMPRESSIONS.join(', ')} (default none)`).argParser(parseCompression))
-    .addOption(new Option('--linger <time>', 'how long a batch waits for more records: 0ms, 150ms, 1s (default 5ms)').argParser(parseDuration))
+    .addOption(new Option('--linger <time>', 'how long a batch waits for more records: 0ms, 150ms, 1s (default: none while no request is in flight, up to 5ms while one is)').argParser(parseDuration))
     .addOption(new Option('--batch-size <bytes>', 'largest batch in bytes (default 16384)').argParser(parseByteSize))
     .addOption(new Option('--max-request-size <bytes>', 'largest produce request, and so record, in bytes (default 1048576)').argParser(parseByteSize))
     .addOption(new Option('--isolation <isolation>', 'read_uncommitted (default) or read_committed').argParser(parseIsolation))

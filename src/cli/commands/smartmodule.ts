@@ -4,15 +4,16 @@
 //
 //   generate <name> --kind K   scaffold a project (package.json, asconfig.json, src/index.ts, README)
 //   build [path]               compile it to a .wasm (the path is printed)
-//   test                       run a .wasm (ours or Fluvio-built) or a built-in over text lines, no node
+//   test                       run a .wasm (ours or Fluvio-built), a registered module or a built-in over text lines
 //   create|load <name>         register a .wasm with the node
 //   list, delete               registered SmartModules
 
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { SmartModuleInfo } from '../../client/index.js';
-import type { SdkKind } from '../../smartengine/sdk/index.js';
-import { withClient } from '../context.js';
+import type { Freshet, SmartModuleInfo } from '../../client/index.js';
+import type { RegisteredLookup } from '../../smartengine/resolver.js';
+import type { LocalModule, SdkKind, TransformStep } from '../../smartengine/sdk/index.js';
+import { connect, withClient } from '../context.js';
 import { CliError, ExitCode, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, type ListFormat } from '../output/format.js';
 import { collect, formatBytes } from '../output/units.js';
@@ -55,6 +56,53 @@ function lines(text: string): string[] {
   return out;
 }
 
+function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'NO_NODE' || code === 'CONNECTION' || code === 'TIMEOUT';
+}
+
+/**
+ * The SmartModules registered on the node the global options point at,
+ * looked up over one connection for every step. A node that does not
+ * answer has nothing registered: built-ins still run without one.
+ */
+function nodeRegistry(command: Command): { lookup: RegisteredLookup; unreachable(): Error | undefined; close(): Promise<void> } {
+  let client: Promise<Freshet | undefined> | undefined;
+  let unreachable: Error | undefined;
+  const reach = () =>
+    (client ??= connect(command).catch((err: unknown) => {
+      if (!isConnectionFailure(err)) throw err;
+      unreachable = err as Error;
+      return undefined;
+    }));
+  return {
+    lookup: async (name) => (await reach())?.admin.getSmartModule(name),
+    unreachable: () => unreachable,
+    async close() {
+      await (await client?.catch(() => undefined))?.close();
+    },
+  };
+}
+
+/** A `--transforms-line` step's module, resolved as on the node: registered first, then built-in. */
+async function stepModule(step: TransformStep, registry: ReturnType<typeof nodeRegistry>): Promise<LocalModule> {
+  const [{ resolveSmartModule }, { BUILTIN_NAMES }] = await Promise.all([import('../../smartengine/resolver.js'), import('../../smartengine/builtins.js')]);
+  let resolved;
+  try {
+    resolved = await resolveSmartModule(step.uses, registry.lookup);
+  } catch (err) {
+    if (isConnectionFailure(err)) throw new CliError(`the node stopped answering while looking up SmartModule ${step.uses}: ${(err as Error).message}`, ExitCode.NO_NODE);
+    throw new CliError((err as Error).message, ExitCode.ERROR);
+  }
+  if (resolved) return { wasm: resolved.wasm, name: resolved.name, params: step.with };
+  const unreachable = registry.unreachable();
+  if (unreachable) throw new CliError(`SmartModule ${step.uses} is not a built-in, and no node answered to look it up: ${unreachable.message}`, ExitCode.NO_NODE);
+  throw new CliError(
+    `SmartModule ${step.uses} was not found: it is not a built-in (${BUILTIN_NAMES.join(', ')}) nor registered with the node; pass a .wasm with --wasm-file`,
+    ExitCode.NOT_FOUND,
+  );
+}
+
 interface TestFlags {
   wasmFile?: string;
   transformsLine?: string[];
@@ -79,7 +127,7 @@ async function runTest(flags: TestFlags, command: Command): Promise<void> {
   if (sources !== 1) throw usageError('give the input records with exactly one of --text, --file or --stdin');
   if (flags.raw && flags.text !== undefined) throw usageError('--raw goes with --file or --stdin');
 
-  const modules: import('../../smartengine/sdk/index.js').LocalModule[] = [];
+  const modules: LocalModule[] = [];
   if (flags.wasmFile) {
     const wasm = await readWasm(flags.wasmFile);
     try {
@@ -87,33 +135,27 @@ async function runTest(flags: TestFlags, command: Command): Promise<void> {
     } catch (err) {
       throw new CliError(`${flags.wasmFile}: ${(err as Error).message}`, ExitCode.ERROR);
     }
-    const module: import('../../smartengine/sdk/index.js').LocalModule = { wasm, name: flags.wasmFile.replace(/^.*[/\\]/, '').replace(/\.wasm$/, '') };
+    const module: LocalModule = { wasm, name: flags.wasmFile.replace(/^.*[/\\]/, '').replace(/\.wasm$/, '') };
     if (flags.params?.length) module.params = Object.fromEntries(flags.params);
     if (flags.aggregateInitial !== undefined) module.accumulator = Buffer.from(flags.aggregateInitial);
     modules.push(module);
   } else if (flags.params?.length) {
     throw usageError('-e/--params go with --wasm-file; a transform takes its params from "with"');
   }
-  for (const line of flags.transformsLine ?? []) {
-    let step;
+  const steps = (flags.transformsLine ?? []).map((line) => {
     try {
-      step = sdk.parseTransformStep(line);
+      return sdk.parseTransformStep(line);
     } catch (err) {
       throw usageError(`--transforms-line: ${(err as Error).message}`);
     }
-    // a name that is not a built-in is fetched from the node, as `fluvio sm test` does
-    const fromNode = (name: string) => withClient(command, (freshet) => freshet.admin.getSmartModule(name));
-    let module;
+  });
+  if (steps.length > 0) {
+    const registry = nodeRegistry(command);
     try {
-      module = await sdk.stepModule(step, fromNode);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'NO_NODE' || code === 'CONNECTION' || code === 'TIMEOUT') {
-        throw new CliError(`SmartModule ${step.uses} is not a built-in, and no node answered to look it up: ${(err as Error).message}`, ExitCode.NO_NODE);
-      }
-      throw new CliError((err as Error).message, ExitCode.NOT_FOUND);
+      for (const step of steps) modules.push(await stepModule(step, registry));
+    } finally {
+      await registry.close();
     }
-    modules.push(module);
   }
 
   let values: string[];
@@ -217,7 +259,7 @@ export function smartmoduleCommand(): Command {
     .description('run a SmartModule locally over input records (no node needed): a .wasm, ours or Fluvio-built, or a built-in')
     .option('--wasm-file <file>', 'the SmartModule .wasm')
     .addOption(
-      new Option('--transforms-line <json>', 'a transform step {"uses":"infinyon/jolt@0.4.1","with":{...}}: a built-in, else fetched from the node; repeatable, runs after --wasm-file')
+      new Option('--transforms-line <json>', 'a transform step {"uses":"infinyon/jolt@0.4.1","with":{...}}: registered on the node (when one answers), else a built-in, as the node resolves it; repeatable, runs after --wasm-file')
         .argParser(collect((text: string) => text)),
     )
     .option('--text <text>', 'one input record')

@@ -106,7 +106,7 @@ function kafkaSnappyUncompress(data: Buffer, maxOutputLength: number): Buffer {
 }
 
 async function kafkaRecordBytes(batch: Buffer, header: BatchHeader, maxOutputLength: number): Promise<Buffer> {
-  const compressed = batch.subarray(BATCH_HEADER_SIZE + 4, header.batchLength);
+  const compressed = batch.subarray(BATCH_HEADER_SIZE + 4, header.totalLength);
   try {
     switch (header.compression) {
       case Compression.None:
@@ -134,8 +134,8 @@ function readNullable(r: Reader, field: string): Buffer | null {
 export async function decodeKafkaBatch(batch: Buffer, maxOutputLength = MAX_DECOMPRESSED_BATCH_BYTES): Promise<KafkaRecord[]> {
   const header = parseBatchHeader(batch, 0);
   if (header.magic !== BATCH_MAGIC) throw new BatchError(`batch magic is ${header.magic}, expected ${BATCH_MAGIC}`);
-  if (header.batchLength > batch.length || header.batchLength < BATCH_HEADER_SIZE + 4) {
-    throw new BatchError(`batch of ${batch.length} bytes does not hold its ${header.batchLength}-byte length and record count`);
+  if (header.totalLength > batch.length || header.totalLength < BATCH_HEADER_SIZE + 4) {
+    throw new BatchError(`batch of ${batch.length} bytes does not hold its ${header.totalLength}-byte length and record count`);
   }
   const count = batch.readInt32BE(BATCH_HEADER_SIZE);
   const bytes = await kafkaRecordBytes(batch, header, maxOutputLength);

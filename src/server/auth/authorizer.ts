@@ -7,8 +7,7 @@
 
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readJsonIfExists, writeJsonAtomic } from '../sc/json-file.js';
-import { SerialQueue } from '../sc/serial-queue.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 import { decide, formatRule, MAX_ACL_RULES, parseAclRules, sameRule, type AclRule, type Operation, type Principal, type ResourceType } from './acl.js';
 
 export const ACLS_FILE = path.join('metadata', 'acls.json');
@@ -69,13 +68,18 @@ export class Authorizer {
     return decide([...this.config.policyRules, ...this.managed], who, operation, resource, name).allowed;
   }
 
-  /** Throws AuthorizationError (logged and counted) unless `who` may. */
-  check(who: Principal, operation: Operation, resource: ResourceType, name: string): void {
-    if (this.allows(who, operation, resource, name)) return;
+  /** Whether `who` may; a denial is logged and counted (for requests, not for filtering what a listing shows). */
+  permits(who: Principal, operation: Operation, resource: ResourceType, name: string): boolean {
+    if (this.allows(who, operation, resource, name)) return true;
     const key = `${resource}:${operation}`;
     this.denials.set(key, (this.denials.get(key) ?? 0) + 1);
     this.log.warn({ principal: who.user, mechanism: who.mechanism, operation, resource, name }, 'request denied');
-    throw new AuthorizationError(who, operation, resource, name);
+    return false;
+  }
+
+  /** Throws AuthorizationError (logged and counted) unless `who` may. */
+  check(who: Principal, operation: Operation, resource: ResourceType, name: string): void {
+    if (!this.permits(who, operation, resource, name)) throw new AuthorizationError(who, operation, resource, name);
   }
 
   add(rule: AclRule): Promise<void> {

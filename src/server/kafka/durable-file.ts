@@ -1,4 +1,4 @@
-import { readJsonIfExists, writeJsonAtomic } from '../sc/json-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../common/index.js';
 
 /**
  * A JSON file rewritten atomically whenever its owner's state changes.

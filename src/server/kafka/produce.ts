@@ -3,7 +3,7 @@ import type { ProduceRequestData } from '../../protocol/kafka/messages/produce.j
 import { ATTR_CONTROL, ATTR_TRANSACTIONAL, markKafkaRecords } from '../../protocol/kafka/records.js';
 import { splitRecordSet, validateBatch, type BatchHeader } from '../../protocol/record-batch.js';
 import { StorageError, type PartitionStore } from '../../storage/index.js';
-import { SerialQueue } from '../sc/serial-queue.js';
+import { SerialQueue } from '../../common/index.js';
 import { partitionKey } from '../spu/replica-manager.js';
 import type { KafkaContext } from './context.js';
 

@@ -5,6 +5,8 @@ import { Reader, Writer, DecodeError } from '../../protocol/codec.js';
 import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 import type { ServerLimits } from '../limits.js';
+import type { BudgetReader, RequestByteBudget } from './request-budget.js';
+import { ANONYMOUS, type Principal } from '../auth/acl.js';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -31,9 +33,11 @@ let nextConnectionId = 1;
  * already received wait (in order) and the socket is paused, which in turn
  * stalls the peer through TCP flow control.
  */
-export class Connection {
+export class Connection implements BudgetReader {
   readonly id = nextConnectionId++;
   readonly peer: string;
+  /** Who is asking, set by the listener when the connection is accepted (and by a SASL exchange). */
+  principal: Principal = ANONYMOUS;
   private readonly frames: FrameReader;
   private readonly closeController = new AbortController();
   private inFlight = 0;
@@ -42,6 +46,10 @@ export class Connection {
   private heldForRequests = false;
   /** Reading is held back: the peer is not taking its responses. */
   private heldForOutput = false;
+  /** Reading is held back: the node's request byte budget is spent. */
+  private heldForBudget = false;
+  /** Bytes received and counted in the budget that no request is serving yet (partial frame, backlog). */
+  private unservedBytes = 0;
   private paused = false;
   /** Set by close(): nothing more is dispatched or served, even before the socket reports its close. */
   private closing = false;
@@ -49,12 +57,15 @@ export class Connection {
   private backlog: Buffer[] = [];
   private backlogHead = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Runs while a partial frame waits for its rest (see ServerLimits.frameTimeoutMs). */
+  private frameTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
     private readonly router: Router,
     private readonly limits: ServerLimits,
     readonly log: Logger,
+    private readonly budget: RequestByteBudget,
   ) {
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.frames = new FrameReader(limits.maxFrameBytes);
@@ -74,6 +85,8 @@ export class Connection {
     socket.on('close', () => {
       this.closing = true;
       this.backlog = [];
+      this.stopFrameTimer();
+      this.dropUnserved();
       this.closeController.abort();
       this.releaseDrainWaiters();
     });
@@ -132,6 +145,8 @@ export class Connection {
     if (this.closing || this.isClosed) return;
     this.closing = true;
     this.backlog = [];
+    this.stopFrameTimer();
+    this.dropUnserved();
     this.log.info({ peer: this.peer, reason }, 'closing connection');
     this.socket.destroy();
   }
@@ -142,7 +157,22 @@ export class Connection {
     for (const wake of waiters) wake();
   }
 
+  /** The budget has room again (or it is this connection's turn to read on alone). */
+  resumeReading(): void {
+    this.heldForBudget = false;
+    this.pump();
+  }
+
+  private dropUnserved(): void {
+    this.heldForBudget = false;
+    this.budget.drop(this.unservedBytes, this);
+    this.unservedBytes = 0;
+  }
+
   private onData(data: Buffer): void {
+    if (this.closing) return;
+    this.budget.receive(data.length);
+    this.unservedBytes += data.length;
     let frames: Buffer[];
     try {
       frames = this.frames.push(data);
@@ -150,9 +180,28 @@ export class Connection {
       if (err instanceof FrameTooLargeError) return this.close(err.message);
       throw err;
     }
-    if (frames.length > 0) this.firstFrameSeen();
+    if (frames.length > 0) {
+      this.firstFrameSeen();
+      // The next frame has its own deadline.
+      this.frameTimer?.refresh();
+    }
     for (const frame of frames) this.backlog.push(frame);
+    if (!this.closing && !this.budget.mayRead(this)) this.heldForBudget = true;
     this.pump();
+  }
+
+  /** Keeps the frame deadline running exactly while a partial frame waits and the socket is read. */
+  private watchPartialFrame(): void {
+    if (this.frames.pendingBytes === 0 || this.paused || this.closing) return this.stopFrameTimer();
+    if (this.frameTimer !== undefined) return;
+    const timeoutMs = this.limits.frameTimeoutMs;
+    this.frameTimer = setTimeout(() => this.close(`stalled mid-frame: ${this.frames.pendingBytes} bytes of a frame, not complete within ${timeoutMs} ms`), timeoutMs);
+    this.frameTimer.unref();
+  }
+
+  private stopFrameTimer(): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
   }
 
   /** Dispatches received frames until a hold applies, then pauses or resumes the socket to match. */
@@ -169,7 +218,7 @@ export class Connection {
 
   private updateReading(): void {
     if (this.closing) return;
-    const hold = this.heldForRequests || this.heldForOutput || this.backlogHead < this.backlog.length;
+    const hold = this.heldForRequests || this.heldForOutput || this.heldForBudget || this.backlogHead < this.backlog.length;
     if (hold && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -177,6 +226,7 @@ export class Connection {
       this.paused = false;
       this.socket.resume();
     }
+    this.watchPartialFrame();
   }
 
   private dispatch(frame: Buffer): void {
@@ -190,6 +240,9 @@ export class Connection {
     }
     const handler = this.router(header.apiKey);
     if (!handler) return this.close(`unsupported api key ${header.apiKey}`);
+    const budgetBytes = 4 + frame.length;
+    this.unservedBytes -= budgetBytes;
+    this.budget.serve(budgetBytes, this);
     this.inFlight++;
     this.inFlightBytes += frame.length;
     if (this.inFlight >= this.limits.maxInFlightRequests || this.inFlightBytes >= this.limits.maxInFlightRequestBytes) {
@@ -207,6 +260,7 @@ export class Connection {
         }
       })
       .finally(() => {
+        this.budget.served(budgetBytes);
         this.inFlight--;
         this.inFlightBytes -= frame.length;
         if (

@@ -4,7 +4,9 @@ import { ErrorCode, NO_ERROR, type FluvioError } from '../../protocol/error-code
 import { decodeCreateRequest, encodeCreateResponse } from '../../protocol/messages/create.js';
 import { decodeDeleteRequest, encodeDeleteResponse } from '../../protocol/messages/delete.js';
 import { decodeListRequest, encodeListResponse, type ListResponse } from '../../protocol/messages/list.js';
-import { isKnownKind } from '../../protocol/messages/objects/kinds.js';
+import { isKnownKind, type KnownKind } from '../../protocol/messages/objects/kinds.js';
+import type { Authorizer, Operation, ResourceType } from '../auth/index.js';
+import type { Visibility } from './visibility.js';
 import type { Status } from '../../protocol/messages/status.js';
 import type { RequestContext } from '../net/connection.js';
 import type { MetadataView } from './metadata-view.js';
@@ -41,14 +43,27 @@ function reply(ctx: RequestContext, encode: (writer: Writer) => void): void {
 export interface AdminObjects {
   topics: TopicRegistry;
   smartmodules: SmartModuleRegistry;
+  authorizer?: Authorizer | undefined;
 }
 
-export function createHandler({ topics, smartmodules }: AdminObjects, log: Logger) {
+/** The refusal of a request the principal may not make, naming the resource. */
+function denied(ctx: RequestContext, authorizer: Authorizer | undefined, operation: Operation, resource: ResourceType, name: string): Status | undefined {
+  if (!authorizer || authorizer.permits(ctx.connection.principal, operation, resource, name)) return undefined;
+  return status(name, { code: ErrorCode.PermissionDenied }, `${ctx.connection.principal.user} may not ${operation} ${resource} "${name}"`);
+}
+
+export function createHandler({ topics, smartmodules, authorizer }: AdminObjects, log: Logger) {
   return async (ctx: RequestContext): Promise<void> => {
     const request = decodeCreateRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('Create request');
     let result: Status;
-    if (request.kind === 'SmartModule') {
+    const refusal =
+      request.kind === 'Topic' || request.kind === 'SmartModule'
+        ? denied(ctx, authorizer, 'create', request.kind === 'Topic' ? 'topic' : 'smartmodule', request.name)
+        : undefined;
+    if (refusal) {
+      result = refusal;
+    } else if (request.kind === 'SmartModule') {
       try {
         await smartmodules.create(request.name, request.spec, request.dryRun);
         result = status(request.name);
@@ -78,13 +93,17 @@ export function createHandler({ topics, smartmodules }: AdminObjects, log: Logge
   };
 }
 
-export function deleteHandler({ topics, smartmodules }: AdminObjects, log: Logger) {
+export function deleteHandler({ topics, smartmodules, authorizer }: AdminObjects, log: Logger) {
   return async (ctx: RequestContext): Promise<void> => {
     const request = decodeDeleteRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('Delete request');
     const name = typeof request.key === 'string' ? request.key : request.key.type === 'Name' ? request.key.name : String(request.key.id);
     let result: Status;
-    if (request.kind !== 'Topic' && request.kind !== 'SmartModule') {
+    const refusal =
+      request.kind === 'Topic' || request.kind === 'SmartModule' ? denied(ctx, authorizer, 'delete', request.kind === 'Topic' ? 'topic' : 'smartmodule', name) : undefined;
+    if (refusal) {
+      result = refusal;
+    } else if (request.kind !== 'Topic' && request.kind !== 'SmartModule') {
       const message = `deleting ${request.kind} objects is not supported by this node`;
       result = status(name, { code: ErrorCode.Other, message }, message);
     } else {
@@ -99,7 +118,7 @@ export function deleteHandler({ topics, smartmodules }: AdminObjects, log: Logge
   };
 }
 
-export function listHandler(view: MetadataView) {
+export function listHandler(view: MetadataView, visible: Visibility) {
   return async (ctx: RequestContext): Promise<void> => {
     const request = decodeListRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('List request');
@@ -107,7 +126,7 @@ export function listHandler(view: MetadataView) {
     if (isKnownKind(request.kind)) {
       const filters = new Set(request.nameFilters);
       const all = request.kind === 'SmartModule' && !request.summary ? await view.smartModulesWithPayload() : view.list(request.kind);
-      const items = all.filter((item) => filters.size === 0 || filters.has(item.name));
+      const items = all.filter((item) => (filters.size === 0 || filters.has(item.name)) && visible(ctx.connection.principal, request.kind as KnownKind, item.name));
       response = { kind: request.kind, items } as ListResponse;
     } else {
       // Kinds this node has no objects of get an empty list (a Vec count of 0).

@@ -10,6 +10,8 @@ import { smartModuleMetadata, topicMetadata, type SpuIdentity } from './objects.
 import type { SmartModuleRegistry } from './smartmodule-registry.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { WatchService } from './watch-service.js';
+import { visibility } from './visibility.js';
+import type { Authorizer } from '../auth/index.js';
 
 export interface ScContext {
   topics: TopicRegistry;
@@ -18,12 +20,15 @@ export interface ScContext {
   limits: ServerLimits;
   log: Logger;
   spu: SpuIdentity;
+  /** Checks every request against the ACLs; watches and lists show only what the client may describe (absent: everything is allowed). */
+  authorizer?: Authorizer;
 }
 
 /** The SC's request routing: metadata and admin. */
-export function scRouter({ topics, smartmodules, replicas, limits, log, spu }: ScContext): Router {
+export function scRouter({ topics, smartmodules, replicas, limits, log, spu, authorizer }: ScContext): Router {
   const view = new MetadataView(topics, replicas, smartmodules, spu);
-  const watches = new WatchService(view, limits, log);
+  const visible = visibility(authorizer);
+  const watches = new WatchService(view, limits, log, visible);
   topics.on('change', ({ kind, topic }) => {
     const change = kind === 'created' ? 'update' : 'delete';
     watches.publish('Topic', [{ kind: change, content: topicMetadata(topic, spu) }]);
@@ -37,9 +42,9 @@ export function scRouter({ topics, smartmodules, replicas, limits, log, spu }: S
   });
   const handlers = new Map<number, RequestHandler>([
     [ScApiKey.ApiVersions, apiVersionsHandler(SC_API_VERSIONS, PLATFORM_VERSION)],
-    [ScApiKey.Create, createHandler({ topics, smartmodules }, log)],
-    [ScApiKey.Delete, deleteHandler({ topics, smartmodules }, log)],
-    [ScApiKey.List, listHandler(view)],
+    [ScApiKey.Create, createHandler({ topics, smartmodules, authorizer }, log)],
+    [ScApiKey.Delete, deleteHandler({ topics, smartmodules, authorizer }, log)],
+    [ScApiKey.List, listHandler(view, visible)],
     [ScApiKey.Watch, watches.handle],
   ]);
   return versionCheckedRouter(handlers, SC_API_VERSIONS);

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip as gzipCallback } from 'node:zlib';
 import type { SmartModuleMetadata, SmartModuleSpec } from '../../protocol/messages/objects/smartmodule.js';
-import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
-import { SerialQueue } from './serial-queue.js';
+import { readJsonIfExists, SerialQueue, writeFileAtomic, writeJsonAtomic } from '../../common/index.js';
 
 /** A refusal the client sees as a Fluvio error code with a message. */
 export class SmartModuleRequestError extends Error {
@@ -149,10 +148,7 @@ export class SmartModuleRegistry extends EventEmitter<{ change: [SmartModuleEven
       if (dryRun) return;
       const payload = spec.wasm.payload.subarray(0, 2).equals(GZIP_MAGIC) ? spec.wasm.payload : await gzip(wasm);
       const digest = createHash('sha256').update(payload).digest('hex');
-      await mkdir(this.blobDir, { recursive: true });
-      const blob = path.join(this.blobDir, `${digest}.wasm.gz`);
-      await writeFile(`${blob}.tmp`, payload);
-      await rename(`${blob}.tmp`, blob);
+      await writeFileAtomic(path.join(this.blobDir, `${digest}.wasm.gz`), payload);
       const module: StoredSmartModule = {
         name,
         ...(spec.meta

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
-import { readJsonIfExists, writeJsonAtomic } from './json-file.js';
-import { SerialQueue } from './serial-queue.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 
 import type { TopicCompression } from '../../protocol/messages/objects/common.js';
 

@@ -6,6 +6,7 @@ import type { MetadataChange } from '../../protocol/messages/objects/metadata.js
 import type { Connection, RequestContext } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
 import type { MetadataView } from './metadata-view.js';
+import type { Visibility } from './visibility.js';
 
 interface Watch {
   connection: Connection;
@@ -28,6 +29,7 @@ export class WatchService {
     private readonly view: MetadataView,
     private readonly limits: ServerLimits,
     private readonly log: Logger,
+    private readonly visible: Visibility = () => true,
   ) {}
 
   handle = ({ header, body, connection }: RequestContext): void => {
@@ -53,7 +55,7 @@ export class WatchService {
     connection.closed.addEventListener('abort', () => this.watches.delete(watch), { once: true });
     this.send(connection, watch.correlationId, watch.version, {
       kind: watch.kind,
-      update: { epoch: this.epoch, changes: [], all: this.view.list(watch.kind) },
+      update: { epoch: this.epoch, changes: [], all: this.view.list(watch.kind).filter((item) => this.visible(connection.principal, watch.kind, item.name)) },
     } as WatchResponse);
   };
 
@@ -63,9 +65,11 @@ export class WatchService {
     this.epoch++;
     for (const watch of this.watches) {
       if (watch.kind !== kind) continue;
+      const seen = changes.filter((change) => this.visible(watch.connection.principal, kind, change.content.name));
+      // An empty delta still moves the watcher's epoch along, as every other watcher's.
       this.send(watch.connection, watch.correlationId, watch.version, {
         kind,
-        update: { epoch: this.epoch, changes, all: [] },
+        update: { epoch: this.epoch, changes: seen, all: [] },
       } as WatchResponse);
     }
     this.log.debug({ kind, changes: changes.length, epoch: this.epoch }, 'metadata change pushed');

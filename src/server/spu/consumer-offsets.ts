@@ -29,8 +29,9 @@ import {
   encodeUpdateConsumerOffsetResponse,
   type ConsumerOffset,
 } from '../../protocol/messages/consumer-offsets.js';
+import type { Authorizer } from '../auth/index.js';
 import type { RequestContext, RequestHandler } from '../net/connection.js';
-import { readJsonIfExists, writeJsonAtomic } from '../sc/json-file.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { StreamFetchService } from './stream-fetch.js';
 
@@ -55,8 +56,9 @@ export class ConsumerOffsetStore {
   private readonly file: string;
   private readonly offsets = new Map<string, StoredOffset>();
   private loaded: Promise<void> | undefined;
-  private writing: Promise<void> | undefined;
-  private nextWrite: Promise<void> | undefined;
+  private readonly writes = new SerialQueue();
+  /** A write queued but not begun: whoever arrives meanwhile shares it (it reads the offsets as it begins). */
+  private queuedWrite: Promise<void> | undefined;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'metadata', 'consumer-offsets.json');
@@ -106,18 +108,11 @@ export class ConsumerOffsetStore {
 
   /** Resolves once a write that includes every change made so far is on disk. */
   private persist(): Promise<void> {
-    if (!this.writing) {
-      this.writing = this.write().finally(() => (this.writing = undefined));
-      return this.writing;
-    }
-    // A write is under way with older content: one more follows it, for all who arrive meanwhile.
-    this.nextWrite ??= this.writing
-      .catch(() => {})
-      .then(() => {
-        this.nextWrite = undefined;
-        return this.persist();
-      });
-    return this.nextWrite;
+    this.queuedWrite ??= this.writes.run(() => {
+      this.queuedWrite = undefined;
+      return this.write();
+    });
+    return this.queuedWrite;
   }
 
   private write(): Promise<void> {
@@ -141,6 +136,7 @@ export function consumerOffsetHandlers(
   replicas: ReplicaManager,
   streams: StreamFetchService,
   log: Logger,
+  authorizer?: Authorizer,
 ): { update: RequestHandler; delete: RequestHandler; fetch: RequestHandler } {
   const store = new ConsumerOffsetStore(replicas.dataDir);
   replicas.on('removed', (topic, partition) => {
@@ -156,6 +152,8 @@ export function consumerOffsetHandlers(
       errorCode = { code: ErrorCode.FetchSessionNotFoud };
     } else if (session.consumerId === undefined) {
       errorCode = { code: ErrorCode.Other, message: 'stream without consumer id' };
+    } else if (authorizer && !authorizer.permits(ctx.connection.principal, 'read', 'group', session.consumerId)) {
+      errorCode = { code: ErrorCode.PermissionDenied };
     } else if (request.offset < -1) {
       errorCode = { code: ErrorCode.Other, message: `invalid consumer offset ${request.offset}` };
     } else {
@@ -174,11 +172,15 @@ export function consumerOffsetHandlers(
     const request = decodeDeleteConsumerOffsetRequest(ctx.body, ctx.header.apiVersion);
     ctx.body.expectEnd('DeleteConsumerOffset request');
     let errorCode: FluvioError = { code: ErrorCode.None };
-    try {
-      await store.delete(request.consumerId, request.replicaId.topic, request.replicaId.partition);
-    } catch (err) {
-      log.error({ err }, 'cannot delete a consumer offset');
-      errorCode = failure(err);
+    if (authorizer && !authorizer.permits(ctx.connection.principal, 'delete', 'group', request.consumerId)) {
+      errorCode = { code: ErrorCode.PermissionDenied };
+    } else {
+      try {
+        await store.delete(request.consumerId, request.replicaId.topic, request.replicaId.partition);
+      } catch (err) {
+        log.error({ err }, 'cannot delete a consumer offset');
+        errorCode = failure(err);
+      }
     }
     reply(ctx, (w) => encodeDeleteConsumerOffsetResponse(w, { errorCode }, ctx.header.apiVersion));
   };
@@ -191,6 +193,7 @@ export function consumerOffsetHandlers(
     try {
       consumers = (await store.list())
         .filter((entry) => replicas.get(entry.topic, entry.partition) !== undefined)
+        .filter((entry) => !authorizer || (authorizer.allows(ctx.connection.principal, 'describe', 'group', entry.consumerId) && authorizer.allows(ctx.connection.principal, 'describe', 'topic', entry.topic)))
         .map((entry) => ({
           consumerId: entry.consumerId,
           replicaId: { topic: entry.topic, partition: entry.partition },

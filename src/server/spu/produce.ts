@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
+import { COMPRESSION_IDS } from '../../protocol/compression.js';
 import { splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/record-batch.js';
 import {
   decodeProduceRequest,
@@ -9,9 +11,11 @@ import {
 } from '../../protocol/messages/produce.js';
 import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
 import { SmartModuleError, processStoredBatch } from '../../smartengine/index.js';
-import { StorageError, type PartitionStore } from '../../storage/index.js';
+import { StorageError, type AppendResult, type PartitionStore } from '../../storage/index.js';
+import type { Authorizer } from '../auth/index.js';
 import type { RequestContext } from '../net/connection.js';
-import type { ReplicaManager } from './replica-manager.js';
+import type { TopicCompression } from '../sc/topic-registry.js';
+import { partitionKey, type ReplicaManager } from './replica-manager.js';
 import { producedBatch, type SmartModuleService } from './smartmodules.js';
 
 interface Entry {
@@ -30,7 +34,16 @@ function failure(code: number, message?: string): FluvioError {
   return message === undefined ? { code } : { code, message };
 }
 
-function entryFor(partitionIndex: number, records: Buffer): Entry {
+/** The batch codec a topic requires, as Fluvio's SPU checks it: undefined when it takes any (or is not led here). */
+function requiredCodec(compression: TopicCompression | undefined): number | undefined {
+  return compression === undefined || compression === 'any' ? undefined : COMPRESSION_IDS[compression];
+}
+
+function refused(partitionIndex: number, code: number): PartitionProduceResponse {
+  return { partitionIndex, errorCode: { code }, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}
+
+function entryFor(partitionIndex: number, records: Buffer, codec: number | undefined): Entry {
   const response: PartitionProduceResponse = {
     partitionIndex,
     errorCode: { code: ErrorCode.None },
@@ -38,30 +51,43 @@ function entryFor(partitionIndex: number, records: Buffer): Entry {
     logAppendTimeMs: -1,
     logStartOffset: -1,
   };
-  try {
-    const batches = splitRecordSet(records);
-    for (const batch of batches) validateBatch(batch);
-    return { partition: partitionIndex, batches, response };
-  } catch (err) {
-    response.errorCode = failure(ErrorCode.Other, `rejected record batch: ${(err as Error).message}`);
+  const refuse = (error: FluvioError): Entry => {
+    response.errorCode = error;
     return { partition: partitionIndex, batches: [], response };
+  };
+  let batches: Buffer[];
+  try {
+    batches = splitRecordSet(records);
+    for (const batch of batches) {
+      const { compression } = validateBatch(batch);
+      // CompressionError carries no message on the wire.
+      if (codec !== undefined && compression !== codec) return refuse(failure(ErrorCode.CompressionError));
+    }
+  } catch (err) {
+    return refuse(failure(ErrorCode.Other, `rejected record batch: ${(err as Error).message}`));
   }
+  return { partition: partitionIndex, batches, response };
 }
 
 /**
- * Produce (0): every batch is validated (CRC, layout) before anything of its
- * entry is stored; a SmartModule chain in the request transforms the batches
+ * Produce (0): every batch is validated (CRC, layout, the topic's
+ * compression setting) before anything of its entry is stored; a SmartModule
+ * chain in the request transforms the batches
  * first; each entry is answered in request order, and only after its batches
  * were appended (and synced, per the partition's flush policy).
  */
-export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodules?: SmartModuleService) {
+export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodules?: SmartModuleService, authorizer?: Authorizer) {
   return async ({ header, body, connection }: RequestContext): Promise<void> => {
     const request = decodeProduceRequest(body, header.apiVersion);
     body.expectEnd('Produce request');
     const transform: Transform = { invocations: request.smartmodules, version: header.apiVersion, service: smartmodules };
     const responses = await Promise.all(
       request.topics.map(async (topic) => {
-        const entries = topic.partitions.map((data) => entryFor(data.partitionIndex, data.records));
+        if (authorizer && !authorizer.permits(connection.principal, 'write', 'topic', topic.name)) {
+          return { name: topic.name, partitions: topic.partitions.map((data) => refused(data.partitionIndex, ErrorCode.PermissionDenied)) };
+        }
+        const codec = requiredCodec(replicas.compressionOf(topic.name));
+        const entries = topic.partitions.map((data) => entryFor(data.partitionIndex, data.records, codec));
         await appendEntries(topic.name, entries, replicas, transform, log);
         return { name: topic.name, partitions: entries.map((entry) => entry.response) };
       }),
@@ -85,30 +111,59 @@ async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaM
     group.push(entry);
     byPartition.set(entry.partition, group);
   }
-  await Promise.all(
-    [...byPartition].map(async ([partition, group]) => {
-      const store = replicas.get(topic, partition);
-      if (!store) {
-        const code = replicas.hasTopic(topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound;
-        for (const entry of group) entry.response.errorCode = failure(code);
-        return;
-      }
-      const accepted = transform.invocations.length > 0 ? await transformEntries(store, group, transform, log) : group;
-      try {
-        const result = await store.append(accepted.flatMap((entry) => entry.batches));
-        let next = result.baseOffset;
-        for (const entry of accepted) {
-          entry.response.baseOffset = next;
-          entry.response.logStartOffset = store.logStartOffset();
-          for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
-        }
-      } catch (err) {
-        const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
-        if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
-        for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
-      }
-    }),
-  );
+  await Promise.all([...byPartition].map(([partition, group]) => appendGroup(topic, partition, group, replicas, transform, log)));
+}
+
+/**
+ * One partition's entries of a request: in the partition's line from the
+ * moment the request arrived (see AppendOrder), so a request whose chain
+ * takes time to start is stored before the requests that arrived after it.
+ */
+async function appendGroup(topic: string, partition: number, group: Entry[], replicas: ReplicaManager, transform: Transform, log: Logger): Promise<void> {
+  const store = replicas.get(topic, partition);
+  if (!store) {
+    const code = replicas.hasTopic(topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound;
+    for (const entry of group) entry.response.errorCode = failure(code);
+    return;
+  }
+  const line = partitionKey(topic, partition);
+  const turn = replicas.appendOrder.enter(line);
+  let accepted = group;
+  let appended: Promise<AppendResult> | undefined;
+  const topicDeleted = (entries: Entry[]) => {
+    for (const entry of entries) entry.response.errorCode = failure(ErrorCode.TopicDeleted);
+  };
+  try {
+    if (turn) await turn;
+    if (transform.invocations.length > 0) accepted = await transformEntries(store, group, transform, log);
+    // The topic went while the chain started (its look-back read may have failed for that).
+    if (!replicas.holds(store)) return topicDeleted(group);
+    if (accepted.length > 0) appended = store.append(accepted.flatMap((entry) => entry.batches));
+  } catch (err) {
+    if (replicas.holds(store)) throw err;
+    return topicDeleted(group);
+  } finally {
+    replicas.appendOrder.leave(line);
+  }
+  if (!appended) return;
+  let result: AppendResult;
+  try {
+    result = await appended;
+  } catch (err) {
+    if (!replicas.holds(store)) return topicDeleted(accepted);
+    const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
+    if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
+    for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
+    return;
+  }
+  let next = result.baseOffset;
+  for (const entry of accepted) {
+    entry.response.baseOffset = next;
+    entry.response.logStartOffset = store.logStartOffset();
+    for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
+  }
+  // The store numbered the batches one after the other, as counted here.
+  if (next !== result.lastOffset + 1) assert.fail(`append to ${topic}-${partition} stored offsets ${result.baseOffset}..${result.lastOffset}, counted ${next - 1}`);
 }
 
 /**

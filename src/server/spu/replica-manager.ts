@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { FilePartitionStore, type PartitionStore, type StorageConfig } from '../../storage/index.js';
-import type { PartitionProvisioner, TopicDefinition } from '../sc/topic-registry.js';
+import { FilePartitionStore, type PartitionStore, type StorageConfig, type StorageHooks } from '../../storage/index.js';
+import type { PartitionProvisioner, TopicCompression, TopicDefinition } from '../sc/topic-registry.js';
+import { AppendOrder } from './append-order.js';
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}-${partition}`;
@@ -28,11 +29,17 @@ export class ReplicaManager
   implements PartitionProvisioner
 {
   private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
+  /** Every produce path (Fluvio's, later Kafka's) appends through this line, keyed by partitionKey. */
+  readonly appendOrder = new AppendOrder();
+  /** Each topic's compression setting, which its produce requests' batches must match. */
+  private readonly compressions = new Map<string, TopicCompression>();
 
   constructor(
     readonly dataDir: string,
     private readonly storageDefaults: Partial<StorageConfig>,
     private readonly log: Logger,
+    /** For tests and instrumentation: every partition's I/O goes through them. */
+    private readonly storageHooks: StorageHooks = {},
   ) {
     super();
   }
@@ -45,22 +52,34 @@ export class ReplicaManager
     return this.replicas.has(partitionKey(topic, 0));
   }
 
+  /** The topic's compression setting (undefined for a topic this SPU does not lead). */
+  compressionOf(topic: string): TopicCompression | undefined {
+    return this.compressions.get(topic);
+  }
+
+  /** False once the partition of `store` was deleted (or closed): what a request racing the delete answers TopicDeleted on. */
+  holds(store: PartitionStore): boolean {
+    return this.replicas.get(partitionKey(store.topic, store.partition)) === store;
+  }
+
   async createPartitions(topic: TopicDefinition): Promise<void> {
     const config = topicStorageConfig(topic, this.storageDefaults);
     const opened: FilePartitionStore[] = [];
     try {
       for (let partition = 0; partition < topic.partitions; partition++) {
         const dir = path.join(this.dataDir, 'partitions');
-        opened.push(await FilePartitionStore.open(dir, topic.name, partition, config, this.log));
+        opened.push(await FilePartitionStore.open(dir, topic.name, partition, config, this.log, this.storageHooks));
       }
     } catch (err) {
       await Promise.allSettled(opened.map((store) => store.close()));
       throw err;
     }
     for (const store of opened) this.replicas.set(partitionKey(store.topic, store.partition), store);
+    this.compressions.set(topic.name, topic.compression);
   }
 
   async deletePartitions(topic: TopicDefinition): Promise<void> {
+    this.compressions.delete(topic.name);
     for (let partition = 0; partition < topic.partitions; partition++) {
       const key = partitionKey(topic.name, partition);
       const store = this.replicas.get(key);
@@ -74,6 +93,7 @@ export class ReplicaManager
   async closeAll(): Promise<void> {
     const stores = [...this.replicas.values()];
     this.replicas.clear();
+    this.compressions.clear();
     await Promise.all(stores.map((store) => store.close()));
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/api-keys.js';
 import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
+import type { Authorizer } from '../auth/index.js';
 import type { RequestHandler, Router } from '../net/connection.js';
 import { consumerOffsetHandlers } from './consumer-offsets.js';
 import { fetchOffsetsHandler } from './fetch-offsets.js';
@@ -19,6 +20,8 @@ export interface SpuContext {
   streams?: StreamFetchService;
   /** Runs SmartModule chains for produce requests (stream fetches get it through `streams`). */
   smartmodules?: SmartModuleService;
+  /** Checks every request against the ACLs (absent: everything is allowed). */
+  authorizer?: Authorizer;
 }
 
 /** The SPU's request routing: partitions' data plane. */
@@ -27,13 +30,14 @@ export function spuRouter({
   limits,
   log,
   smartmodules,
-  streams = new StreamFetchService(replicas, limits, log, smartmodules),
+  authorizer,
+  streams = new StreamFetchService(replicas, limits, log, smartmodules, authorizer),
 }: SpuContext): Router {
-  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log);
+  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log, authorizer);
   const handlers = new Map<number, RequestHandler>([
     [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
-    [SpuApiKey.Produce, produceHandler(replicas, log, smartmodules)],
-    [SpuApiKey.FetchOffsets, fetchOffsetsHandler(replicas)],
+    [SpuApiKey.Produce, produceHandler(replicas, log, smartmodules, authorizer)],
+    [SpuApiKey.FetchOffsets, fetchOffsetsHandler(replicas, authorizer)],
     [SpuApiKey.StreamFetch, streams.streamFetch],
     [SpuApiKey.UpdateOffsets, updateOffsetsHandler(streams)],
     [SpuApiKey.UpdateConsumerOffset, consumerOffsets.update],

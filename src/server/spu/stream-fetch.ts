@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { Writer } from '../../protocol/codec.js';
 import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
@@ -13,6 +14,7 @@ import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.
 import type { Connection, RequestContext } from '../net/connection.js';
 import { ProtocolViolation } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
+import type { Authorizer } from '../auth/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { Wakeup } from './wakeup.js';
 import { SmartModuleError, type SmartChain } from '../../smartengine/index.js';
@@ -24,6 +26,11 @@ import { OutputBatchBuilder, processBatchFrom, type SmartModuleService } from '.
  * pipe full while the consumer works through the first.
  */
 const MAX_UNACKED_FRAMES = 2;
+
+/** The offset after a stored batch's last record. */
+function batchEnd(batch: Buffer, header = parseBatchHeader(batch, 0)): number {
+  return header.baseOffset + header.lastOffsetDelta + 1;
+}
 
 function sendStreamFrame(connection: Connection, correlationId: number, version: number, response: StreamFetchResponse): void {
   const writer = new Writer();
@@ -98,8 +105,13 @@ class StreamSession {
       }
       if (this.endError) this.sendFrame([], this.endError);
     } catch (err) {
-      this.log.error({ err, topic: this.topic, partition: this.partition }, 'stream fetch failed');
-      this.sendFrame([], { code: ErrorCode.StorageError });
+      if (this.endError?.code === ErrorCode.TopicDeleted) {
+        // The store closed under a read in flight: the consumer hears why.
+        this.sendFrame([], this.endError);
+      } else {
+        this.log.error({ err, topic: this.topic, partition: this.partition }, 'stream fetch failed');
+        this.sendFrame([], { code: ErrorCode.StorageError });
+      }
     } finally {
       unsubscribe();
       this.connection.closed.removeEventListener('abort', onClose);
@@ -120,15 +132,27 @@ class StreamSession {
       return;
     }
     if (result.chunks.length === 0) return;
+    const end = batchEnd(result.chunks[result.chunks.length - 1]);
+    this.checkRead(result.chunks[0], end, result.highWatermark);
     // Batches stored by the Kafka listener hold Kafka records: converted here, for Fluvio readers only.
     const chunks = await asFluvioBatches(result.chunks);
     if (this.chain) return this.sendTransformed(this.chain, chunks);
-    const last = chunks[chunks.length - 1];
-    const header = parseBatchHeader(last, 0);
-    const end = header.baseOffset + header.lastOffsetDelta + 1;
     this.sendFrame(chunks, { code: ErrorCode.None });
     this.offset = end;
     this.unackedEnds.push(end);
+  }
+
+  /**
+   * What a stream sends goes on from where it stopped, without a gap, and
+   * never past the high watermark (O(1): the first and last batch).
+   */
+  private checkRead(first: Buffer, end: number, highWatermark: number): void {
+    const firstBase = parseBatchHeader(first, 0).baseOffset;
+    if (firstBase > this.offset || end <= this.offset || end > highWatermark) {
+      assert.fail(
+        `stream of ${this.topic}-${this.partition} at offset ${this.offset} read offsets [${firstBase}, ${end}) with the high watermark at ${highWatermark}`,
+      );
+    }
   }
 
   /**
@@ -143,7 +167,7 @@ class StreamSession {
     let error: FluvioError | undefined;
     for (const chunk of chunks) {
       const header = parseBatchHeader(chunk, 0);
-      const end = header.baseOffset + header.lastOffsetDelta + 1;
+      const end = batchEnd(chunk, header);
       if (end <= next) continue;
       const result = processBatchFrom(chain, chunk, header, next);
       output.add(header, result);
@@ -202,6 +226,7 @@ export class StreamFetchService {
     private readonly limits: ServerLimits,
     private readonly log: Logger,
     private readonly smartmodules?: SmartModuleService,
+    private readonly authorizer?: Authorizer,
   ) {
     replicas.on('removed', (topic, partition) => {
       for (const session of this.active) {
@@ -229,6 +254,11 @@ export class StreamFetchService {
         },
       });
 
+    const who = connection.principal;
+    if (this.authorizer && !this.authorizer.permits(who, 'read', 'topic', request.topic)) return refuse(ErrorCode.PermissionDenied);
+    if (this.authorizer && request.consumerId !== undefined && !this.authorizer.permits(who, 'read', 'group', request.consumerId)) {
+      return refuse(ErrorCode.PermissionDenied);
+    }
     const store = this.replicas.get(request.topic, request.partition);
     if (!store) {
       return refuse(this.replicas.hasTopic(request.topic) ? ErrorCode.NotLeaderForPartition : ErrorCode.TopicNotFound);
@@ -248,11 +278,17 @@ export class StreamFetchService {
       try {
         chain = await this.smartmodules.startChain(request.smartmodules, header.apiVersion, store);
       } catch (err) {
+        // The topic went while the chain started (its look-back read may have failed for that).
+        if (!this.replicas.holds(store)) return refuse(ErrorCode.TopicDeleted);
         if (!(err instanceof SmartModuleError)) throw err;
         this.log.info({ topic: request.topic, partition: request.partition, error: err.message }, 'SmartModule chain refused');
         return refuse(err.fluvioError);
       }
       if (connection.isClosed) return chain.close();
+      if (!this.replicas.holds(store)) {
+        chain.close();
+        return refuse(ErrorCode.TopicDeleted);
+      }
     }
     const session = new StreamSession(
       streams.nextStreamId++,

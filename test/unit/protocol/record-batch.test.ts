@@ -29,8 +29,8 @@ test('record-batch: header constants match the layout', () => {
   assert.equal(p.BATCH_LEN_MIN, 45);
   const batch = producedBatch('flush');
   const header = p.parseBatchHeader(batch, 0);
-  assert.equal(header.batchLength, batch.length);
-  assert.equal(header.batchLength, 92);
+  assert.equal(header.totalLength, batch.length);
+  assert.equal(header.totalLength, 92);
   assert.equal(header.magic, 2);
   assert.equal(header.partitionLeaderEpoch, -1);
   assert.equal(header.lastOffsetDelta, 1);
@@ -265,4 +265,18 @@ test('record-batch: a schema id shifts the records by four bytes', () => {
   assert.equal(header.hasSchemaId, true);
   assert.equal(p.recordsStart(header), 61);
   assert.equal(p.decodeRecords(withSchema)[0].value.toString(), 'chema');
+});
+
+test('record-batch: parseBatchHeader reads signed fields and refuses an i64 beyond the safe range', () => {
+  const batch = p.encodeBatch([{ value: Buffer.from('x') }], { firstTimestamp: 1_700_000_000_000 });
+  batch.writeInt16BE(-2, p.BatchOffset.producerEpoch);
+  batch.writeInt32BE(-3, p.BatchOffset.partitionLeaderEpoch);
+  const header = p.parseBatchHeader(batch, 0);
+  assert.equal(header.producerEpoch, -2);
+  assert.equal(header.partitionLeaderEpoch, -3);
+  assert.equal(header.firstTimestamp, 1_700_000_000_000);
+  assert.equal(header.totalLength, batch.length);
+  const unsafe = Buffer.from(batch);
+  unsafe.writeInt32BE(0x7fff_ffff, p.BatchOffset.maxTimestamp);
+  assert.throws(() => p.parseBatchHeader(unsafe, 0), /batch max_time_stamp at offset 35 does not fit a safe integer/);
 });

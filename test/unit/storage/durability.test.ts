@@ -128,8 +128,8 @@ describe('durability: group commit, flush policies, faults', () => {
     await fx.store.append([makeBatch({ records: 2, fill: 1 })]);
     failNext = true;
     await assert.rejects(fx.store.append([makeBatch({ records: 5, fill: 2 })]), (e: unknown) => {
-      assert.ok(isCode('WRITE_FAILED')(e));
-      assert.match((e as Error).message, /ENOSPC/);
+      assert.ok(isCode('NO_SPACE')(e), 'a full disk is told apart from other write failures');
+      assert.match((e as Error).message, /^disk full: .*ENOSPC/);
       return true;
     });
     assert.equal(fx.store.highWatermark(), 2);
@@ -159,7 +159,7 @@ describe('durability: group commit, flush policies, faults', () => {
     const first = makeBatch({ records: 2, fill: 1 });
     await fx.store.append([first]);
     tornAt = 70;
-    await assert.rejects(fx.store.append([makeBatch({ fill: 2 }), makeBatch({ fill: 3 })]), isCode('WRITE_FAILED'));
+    await assert.rejects(fx.store.append([makeBatch({ fill: 2 }), makeBatch({ fill: 3 })]), isCode('NO_SPACE'));
     const logFile = (await segmentFiles(fx.dataDir)).find((f) => f.endsWith('.log')) as string;
     const dir = fx.store.dir;
     assert.equal((await fs.stat(`${dir}/${logFile}`)).size, first.length, 'partial bytes removed');

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import {
-  batchCrcMatches,
-  headerProblem,
-  readBatchHeader,
-  readI64,
-  writeI64,
-} from '../../../src/storage/batch-layout.js';
+import { readI64, setBaseOffset } from '../../../src/protocol/record-batch.js';
+import { batchCrcMatches, readStoredHeader } from '../../../src/storage/batch-layout.js';
 import { resolveStorageConfig, DEFAULT_STORAGE_CONFIG, StorageError } from '../../../src/storage/index.js';
 import { IndexBuilder, SparseIndex } from '../../../src/storage/sparse-index.js';
 import { parseSegmentFileName, segmentFileStem } from '../../../src/storage/io.js';
@@ -16,20 +11,20 @@ import { makeBatch } from './helpers.js';
 describe('batch layout', () => {
   it('reads the header fields', () => {
     const b = makeBatch({ records: 5, payloadBytes: 40, timestamp: 1_700_000_000_123 });
-    const h = readBatchHeader(b);
+    const h = readStoredHeader(b, 0);
+    assert.ok(typeof h !== 'string', h as string);
     assert.equal(h.baseOffset, 0);
-    assert.equal(h.totalLen, b.length);
+    assert.equal(h.totalLength, b.length);
     assert.equal(h.lastOffsetDelta, 4);
     assert.equal(h.magic, 2);
     assert.equal(h.firstTimestamp, 1_700_000_000_123);
     assert.equal(h.maxTimestamp, 1_700_000_000_123);
-    assert.equal(headerProblem(h), undefined);
     assert.ok(batchCrcMatches(b));
   });
 
   it('rewriting base_offset keeps the CRC valid', () => {
     const b = makeBatch();
-    writeI64(b, 0, 2 ** 40 + 7);
+    setBaseOffset(b, 2 ** 40 + 7);
     assert.equal(readI64(b, 0), 2 ** 40 + 7);
     assert.ok(batchCrcMatches(b));
     b[60] ^= 1;
@@ -40,8 +35,22 @@ describe('batch layout', () => {
     const b = Buffer.alloc(8);
     b.writeBigInt64BE(-1n);
     assert.equal(readI64(b, 0), -1);
-    assert.throws(() => writeI64(b, 0, Number.MAX_SAFE_INTEGER + 1), RangeError);
-    assert.throws(() => writeI64(b, 0, -1), RangeError);
+    assert.throws(() => setBaseOffset(b, Number.MAX_SAFE_INTEGER + 1), RangeError);
+  });
+
+  it('names what is wrong with a stored header', () => {
+    const wrongMagic = makeBatch();
+    wrongMagic.writeInt8(1, 16);
+    assert.equal(readStoredHeader(wrongMagic, 0), 'magic 1 != 2');
+    const short = makeBatch();
+    short.writeInt32BE(10, 8);
+    assert.match(readStoredHeader(short, 0) as string, /batch_len 10 shorter than the header/);
+    const negative = makeBatch();
+    negative.writeInt32BE(-2, 23);
+    assert.match(readStoredHeader(negative, 0) as string, /negative last_offset_delta/);
+    const unsafe = makeBatch();
+    unsafe.writeInt32BE(0x7fffffff, 0);
+    assert.match(readStoredHeader(unsafe, 0) as string, /base_offset .* safe integer/);
   });
 
   it('segment file names are 20-digit base offsets', () => {

@@ -7,4 +7,9 @@ export class SerialQueue {
     this.tail = result.catch(() => undefined);
     return result;
   }
+
+  /** Resolves once every job queued so far has settled. */
+  idle(): Promise<void> {
+    return this.run(async () => {});
+  }
 }
