@@ -3,6 +3,8 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { Freshet } from '../src/client/index.js';
+import { encodeBatch } from '../src/protocol/record-batch.js';
+import { asFluvioBatches, asKafkaBatches } from '../src/protocol/kafka/records.js';
 import { throughput, type ThroughputResult } from './fluvio-client.js';
 import { repoRoot } from '../test/helpers/child-node.js';
 
@@ -24,6 +26,7 @@ export async function benchKafka(endpoint: string, kafkaEndpoint: string, scale:
     results.push(...(await benchPlatformatic(kafkaEndpoint, records, bytes)));
   }
   results.push(await benchConvertedConsume(endpoint, kafkaEndpoint, 100_000 * scale, 100));
+  results.push(...(await benchConversion(100_000 * scale, 100)));
   const rebalance = await benchRebalance(kafkaEndpoint);
   const section =
     `Kafka group rebalance (3 kafkajs members over 6 partitions, session timeout ${rebalance.sessionTimeoutMs} ms): ` +
@@ -125,6 +128,25 @@ async function consumeWithKafkajs(kafka: Kafka, topic: string, records: number):
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await consumer.disconnect();
   return seconds;
+}
+
+/** The record conversion alone, in this process: Fluvio batches as the Freshet producer makes them (16 KiB), to Kafka and back. */
+async function benchConversion(records: number, bytes: number): Promise<ThroughputResult[]> {
+  const perBatch = Math.max(1, Math.floor(16_384 / (bytes + 8)));
+  const value = Buffer.alloc(bytes, 0x78);
+  const batches = [];
+  for (let base = 0; base < records; base += perBatch) {
+    batches.push(encodeBatch(Array.from({ length: Math.min(perBatch, records - base) }, () => ({ value })), { baseOffset: base, firstTimestamp: Date.now() }));
+  }
+  const start = process.hrtime.bigint();
+  const kafka = await asKafkaBatches(batches);
+  const middle = process.hrtime.bigint();
+  await asFluvioBatches(kafka);
+  const end = process.hrtime.bigint();
+  return [
+    throughput(`convert ${bytes} B records Fluvio → Kafka (in process)`, records, bytes, Number(middle - start) / 1e9),
+    throughput(`convert ${bytes} B records Kafka → Fluvio (in process)`, records, bytes, Number(end - middle) / 1e9),
+  ];
 }
 
 const SESSION_TIMEOUT_MS = 3000;

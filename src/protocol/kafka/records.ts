@@ -27,11 +27,11 @@
 
 import { gunzipSync } from 'node:zlib';
 import { uncompressSync as snappyRawUncompress } from 'snappy';
-import { DecodeError, Reader, Writer } from '../codec.js';
+import { DecodeError, Reader } from '../codec.js';
 import { decodeBatch, decompressSection } from '../compression.js';
 import {
   BATCH_HEADER_SIZE,
-  BATCH_LEN_MIN,
+  BATCH_PREAMBLE_SIZE,
   BATCH_MAGIC,
   BatchError,
   BatchOffset,
@@ -42,6 +42,8 @@ import {
   parseBatchHeader,
   setBaseOffset,
   splitRecordSetLenient,
+  varintSize,
+  writeVarint,
   type BatchHeader,
 } from '../record-batch.js';
 
@@ -185,40 +187,54 @@ export interface KafkaBatchOptions {
   lastOffsetDelta?: number;
 }
 
-function writeNullable(w: Writer, value: Buffer | null | undefined): void {
-  if (value === null || value === undefined) {
-    w.varint(-1);
-    return;
-  }
-  w.varint(value.length);
-  w.raw(value);
+const nullableSize = (data: Buffer | null | undefined): number => (data === null || data === undefined ? 1 : varintSize(data.length) + data.length);
+
+function writeNullable(buf: Buffer, pos: number, data: Buffer | null | undefined): number {
+  if (data === null || data === undefined) return writeVarint(buf, pos, -1);
+  pos = writeVarint(buf, pos, data.length);
+  data.copy(buf, pos);
+  return pos + data.length;
 }
 
-/** An uncompressed batch of Kafka records, stamped as the Kafka listener stores them. */
+/**
+ * An uncompressed batch of Kafka records, stamped as the Kafka listener
+ * stores them. Two passes over the records (sizes, then bytes) into one
+ * buffer: this is the conversion path for every Fluvio batch a Kafka client reads.
+ */
 export function encodeKafkaBatch(records: readonly KafkaRecordInput[], opts: KafkaBatchOptions): Buffer {
-  const body = new Writer();
-  body.i32(records.length);
+  const headerKeys = records.map((record) => (record.headers ?? []).map((header) => Buffer.from(header.key, 'utf8')));
+  const bodySizes = new Array<number>(records.length);
+  let total = BATCH_HEADER_SIZE + 4;
   let maxDelta = 0;
   records.forEach((record, index) => {
-    const recordWriter = new Writer(64);
     const delta = record.timestampDelta ?? 0;
     if (delta > maxDelta) maxDelta = delta;
-    recordWriter.i8(0).varint(delta).varint(opts.offsetDeltas?.[index] ?? index);
-    writeNullable(recordWriter, record.key);
-    writeNullable(recordWriter, record.value);
     const headers = record.headers ?? [];
-    recordWriter.varint(headers.length);
-    for (const header of headers) {
-      writeNullable(recordWriter, Buffer.from(header.key, 'utf8'));
-      writeNullable(recordWriter, header.value);
-    }
-    const bytes = recordWriter.finish();
-    body.varint(bytes.length).raw(bytes);
+    let size = 1 + varintSize(delta) + varintSize(opts.offsetDeltas?.[index] ?? index) + nullableSize(record.key) + nullableSize(record.value) + varintSize(headers.length);
+    headers.forEach((header, h) => (size += nullableSize(headerKeys[index][h]) + nullableSize(header.value)));
+    bodySizes[index] = size;
+    total += varintSize(size) + size;
   });
-  const section = body.finish();
-  const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + section.length);
+  const batch = Buffer.allocUnsafe(total);
+  let pos = BATCH_HEADER_SIZE;
+  batch.writeInt32BE(records.length, pos);
+  pos += 4;
+  records.forEach((record, index) => {
+    pos = writeVarint(batch, pos, bodySizes[index]);
+    batch[pos++] = 0;
+    pos = writeVarint(batch, pos, record.timestampDelta ?? 0);
+    pos = writeVarint(batch, pos, opts.offsetDeltas?.[index] ?? index);
+    pos = writeNullable(batch, pos, record.key);
+    pos = writeNullable(batch, pos, record.value);
+    const headers = record.headers ?? [];
+    pos = writeVarint(batch, pos, headers.length);
+    headers.forEach((header, h) => {
+      pos = writeNullable(batch, pos, headerKeys[index][h]);
+      pos = writeNullable(batch, pos, header.value);
+    });
+  });
   setBaseOffset(batch, opts.baseOffset ?? 0);
-  batch.writeInt32BE(BATCH_LEN_MIN + section.length, BatchOffset.batchLength);
+  batch.writeInt32BE(total - BATCH_PREAMBLE_SIZE, BatchOffset.batchLength);
   batch.writeInt32BE(KAFKA_LEADER_EPOCH, BatchOffset.partitionLeaderEpoch);
   batch.writeInt8(BATCH_MAGIC, BatchOffset.magic);
   batch.writeInt16BE(0, BatchOffset.attributes);
@@ -228,7 +244,6 @@ export function encodeKafkaBatch(records: readonly KafkaRecordInput[], opts: Kaf
   writeI64(batch, opts.producerId ?? -1, BatchOffset.producerId);
   batch.writeInt16BE(opts.producerEpoch ?? -1, BatchOffset.producerEpoch);
   batch.writeInt32BE(opts.baseSequence ?? -1, BatchOffset.firstSequence);
-  section.copy(batch, BATCH_HEADER_SIZE);
   batch.writeUInt32BE(computeBatchCrc(batch), BatchOffset.crc);
   return batch;
 }
