@@ -182,3 +182,13 @@ test('a Fetch long poll is answered by the append, not by its max wait', { timeo
     raw.close();
   }
 });
+
+test('kcat in a balanced consumer group (librdkafka) reads every record and commits', async () => {
+  await createTopic(node, 'kcat-group', 3);
+  await run('kcat', ['-b', broker, '-P', '-t', 'kcat-group', '-K:'], 'a:1\nb:2\nc:3\nd:4\n');
+  const out = await run('kcat', ['-b', broker, '-G', 'kcat-readers', '-o', 'beginning', '-e', '-f', '%k=%s\n', 'kcat-group'], undefined, 40_000);
+  assert.deepEqual(out.trim().split('\n').sort(), ['a=1', 'b=2', 'c=3', 'd=4']);
+  const committed = node.kafka!.groups.offsets.all('kcat-readers').get('kcat-group')!;
+  const total = [...committed.values()].reduce((sum, c) => sum + c.offset, 0);
+  assert.equal(total, 4);
+});
