@@ -7,6 +7,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from './process.js';
+import { isNoSpace, spaceReserveFor } from './space-reserve.js';
 
 /** `<target>.tmp-<pid>-<n>`; older versions wrote `<target>.tmp-<pid>`. */
 const TEMPORARY = /\.tmp-(\d+)(?:-\d+)?$/;
@@ -21,8 +22,24 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Replaces `file` with `data` atomically and durably (see above). */
+/**
+ * Replaces `file` with `data` atomically and durably (see above). On a full
+ * disk, the space reserve of its data dir (space-reserve.ts) is given up and
+ * the write tried once more.
+ */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const reserve = spaceReserveFor(file);
+  try {
+    await replaceFile(file, data);
+  } catch (err) {
+    if (!isNoSpace(err) || !reserve || !(await reserve.release())) throw err;
+    await replaceFile(file, data);
+    return;
+  }
+  await reserve?.retake();
+}
+
+async function replaceFile(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   const temporary = `${file}.tmp-${process.pid}-${++writes}`;

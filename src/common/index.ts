@@ -5,6 +5,7 @@ export { backoffDelay, type BackoffRange } from './backoff.js';
 export { acquirePidLock, pidLockOwner } from './pid-lock.js';
 export { processAlive } from './process.js';
 export { SerialQueue } from './serial-queue.js';
+export { DEFAULT_SPACE_RESERVE_BYTES, isNoSpace, registerSpaceReserve, SpaceReserve, spaceReserveFor } from './space-reserve.js';
 export {
   Supervisor,
   UnitExistsError,

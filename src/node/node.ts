@@ -5,6 +5,8 @@
 // still up, and the partitions are flushed and closed after every listener.
 
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { isNoSpace, registerSpaceReserve, SpaceReserve } from '../common/index.js';
 import { ReplicaManager } from '../server/spu/replica-manager.js';
 import { TopicRegistry } from '../server/sc/topic-registry.js';
 import { SmartModuleRegistry } from '../server/sc/smartmodule-registry.js';
@@ -27,6 +29,9 @@ import { Lifecycle } from './lifecycle.js';
 import { checkExposure, NodeConfigError, openSecurity } from './security.js';
 import type { Authorizer, UserStore } from '../server/auth/index.js';
 import { nodeMetrics } from './metrics.js';
+
+/** Under <dataDir>/metadata. */
+const SPACE_RESERVE_FILE = 'space-reserve';
 
 /** Read-only gauges of a running node's sessions (for tests and diagnostics). */
 export interface NodeStats {
@@ -89,7 +94,16 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const life = new Lifecycle(log);
   const node = await life.compose(async () => {
     await mkdir(config.dataDir, { recursive: true });
-    await life.start('data dir lock', () => acquireDataDirLock(config.dataDir), (lock) => lock.release());
+    // The space reserve keeps room for metadata writes on a disk that records filled (see common/space-reserve.ts).
+    const reserve = new SpaceReserve(path.join(config.dataDir, 'metadata', SPACE_RESERVE_FILE));
+    await life.start(
+      'data dir lock',
+      () => acquireDataDirLock(config.dataDir).catch(async (err: unknown) => (isNoSpace(err) && (await reserve.release()) ? acquireDataDirLock(config.dataDir) : Promise.reject(err))),
+      (lock) => lock.release(),
+    );
+    await mkdir(path.dirname(reserve.file), { recursive: true });
+    if (!(await reserve.take())) log.warn({ dataDir: config.dataDir }, 'the disk is full: no space reserve for metadata writes until room is made');
+    life.onClose('space reserve', registerSpaceReserve(config.dataDir, reserve));
     const replicas = await life.start('partitions', () => new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
     const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
     const topics = await TopicRegistry.open(config.dataDir, replicas);

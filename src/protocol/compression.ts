@@ -16,9 +16,7 @@
 // async functions here, which cover every codec.
 
 import { crc32c } from '@node-rs/crc32';
-import { compressSync as snappyRawCompress, uncompressSync as snappyRawUncompress } from 'snappy';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
-import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   BATCH_HEADER_SIZE,
@@ -36,6 +34,16 @@ import {
   type Record as BatchRecord,
   type RecordInput,
 } from './record-batch.js';
+
+// The native codecs are loaded on first use: a node that never sees a
+// snappy, lz4 or zstd batch does not hold their libraries (about 10 MiB).
+const require = createRequire(import.meta.url);
+let snappyCodec: typeof import('snappy') | undefined;
+let lz4Codec: typeof import('lz4-napi') | undefined;
+let zstdCodec: typeof import('@mongodb-js/zstd') | undefined;
+const snappy = () => (snappyCodec ??= require('snappy') as typeof import('snappy'));
+const lz4 = () => (lz4Codec ??= require('lz4-napi') as typeof import('lz4-napi'));
+const zstd = () => (zstdCodec ??= require('@mongodb-js/zstd') as typeof import('@mongodb-js/zstd'));
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -74,7 +82,7 @@ export function snappyFrameCompress(data: Buffer): Buffer {
   const parts: Buffer[] = [SNAPPY_STREAM_IDENTIFIER];
   for (let pos = 0; pos < data.length; pos += SNAPPY_MAX_BLOCK) {
     const block = data.subarray(pos, Math.min(pos + SNAPPY_MAX_BLOCK, data.length));
-    const compressed = snappyRawCompress(block);
+    const compressed = snappy().compressSync(block);
     const useCompressed = compressed.length < block.length - Math.floor(block.length / 8);
     const payload = useCompressed ? compressed : block;
     const header = Buffer.allocUnsafe(8);
@@ -126,7 +134,7 @@ export function snappyFrameDecompress(data: Buffer, maxOutputLength = MAX_DECOMP
         const declared = snappyDeclaredLength(block);
         if (declared > SNAPPY_MAX_BLOCK) throw new BatchError(`snappy chunk declares ${declared} bytes, above the 64 KiB block limit`);
         if (total + declared > maxOutputLength) throw new BatchError(`snappy data inflates beyond ${maxOutputLength} bytes`);
-        block = snappyRawUncompress(block, { asBuffer: true }) as Buffer;
+        block = snappy().uncompressSync(block, { asBuffer: true }) as Buffer;
       } else if (block.length > SNAPPY_MAX_BLOCK) {
         throw new BatchError(`uncompressed snappy chunk of ${block.length} bytes is above the 64 KiB block limit`);
       }
@@ -145,11 +153,11 @@ export function snappyFrameDecompress(data: Buffer, maxOutputLength = MAX_DECOMP
 // --- lz4 frame format ------------------------------------------------------
 
 export function lz4FrameCompress(data: Buffer): Buffer {
-  return compressFrameSync(data);
+  return lz4().compressFrameSync(data);
 }
 
 export function lz4FrameDecompress(data: Buffer, maxOutputLength = MAX_DECOMPRESSED_BATCH_BYTES): Buffer {
-  const out = decompressFrameSync(data);
+  const out = lz4().decompressFrameSync(data);
   if (out.length > maxOutputLength) throw new BatchError(`lz4 data inflates beyond ${maxOutputLength} bytes`);
   return out;
 }
@@ -178,7 +186,7 @@ export async function compressSection(id: number, data: Buffer): Promise<Buffer>
     case Compression.Lz4:
       return lz4FrameCompress(data);
     case Compression.Zstd:
-      return zstdCompress(data, 1);
+      return zstd().compress(data, 1);
     default:
       throw new RangeError(`unknown compression id ${id}`);
   }
@@ -195,7 +203,7 @@ export async function decompressSection(id: number, data: Buffer, maxOutputLengt
     case Compression.Lz4:
       return lz4FrameDecompress(data, maxOutputLength);
     case Compression.Zstd: {
-      const out = await zstdDecompress(data);
+      const out = await zstd().decompress(data);
       if (out.length > maxOutputLength) throw new BatchError(`zstd data inflates beyond ${maxOutputLength} bytes`);
       return out;
     }
@@ -226,7 +234,7 @@ export function compressBatch(plain: Buffer, compression: number): Buffer | Prom
     case Compression.Lz4:
       return wrapCompressed(plain, compression, lz4FrameCompress(plain.subarray(BATCH_HEADER_SIZE)));
     case Compression.Zstd:
-      return zstdCompress(plain.subarray(BATCH_HEADER_SIZE), 1).then((section) => wrapCompressed(plain, compression, section));
+      return zstd().compress(plain.subarray(BATCH_HEADER_SIZE), 1).then((section) => wrapCompressed(plain, compression, section));
     default:
       throw new RangeError(`unknown compression id ${compression}`);
   }

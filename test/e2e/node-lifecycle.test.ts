@@ -37,7 +37,7 @@ test('a node whose SC port is taken fails to start and releases the data dir loc
     const node = await startTestNode({ dataDir, spuPort });
     try {
       assert.equal(node.spuPort, spuPort);
-      assert.deepEqual(node.parts, ['data dir lock', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener', 'kafka listener', 'connectors', 'dataflows', 'console']);
+      assert.deepEqual(node.parts, ['data dir lock', 'space reserve', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener', 'kafka listener', 'connectors', 'dataflows', 'console']);
     } finally {
       await node.stop();
     }
@@ -62,7 +62,7 @@ test('a stopped node has closed every listener and released its lock; stop twice
 test('parts left out by the config are not started', async () => {
   const node = await startTestNode({ console: { enabled: false }, dataflows: { enabled: false }, connectors: { enabled: false }, kafka: { enabled: false } });
   try {
-    assert.deepEqual(node.parts, ['data dir lock', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener']);
+    assert.deepEqual(node.parts, ['data dir lock', 'space reserve', 'partitions', 'smartmodule engine', 'spu listener', 'sc listener']);
     assert.equal(node.consoleUrl, undefined);
     assert.equal(node.dataflows, undefined);
     assert.equal(node.connectors, undefined);

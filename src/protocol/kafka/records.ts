@@ -25,8 +25,8 @@
 // per batch, on the read path. Kafka headers do not survive to Fluvio readers
 // (Fluvio records cannot carry them); keys, values and timestamps do.
 
+import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import { uncompressSync as snappyRawUncompress } from 'snappy';
 import { DecodeError, Reader } from '../codec.js';
 import { decodeBatch, decompressSection } from '../compression.js';
 import {
@@ -84,6 +84,12 @@ export interface KafkaRecordInput {
 }
 
 // --- decoding -----------------------------------------------------------------
+
+// Loaded on first use, as src/protocol/compression.ts loads its codecs: a
+// node that never sees a snappy batch does not hold the library.
+const require = createRequire(import.meta.url);
+let snappyCodec: typeof import('snappy') | undefined;
+const snappyRawUncompress = (data: Buffer): Buffer => (snappyCodec ??= require('snappy') as typeof import('snappy')).uncompressSync(data) as Buffer;
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_SIZE = 16;

@@ -99,6 +99,21 @@ export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodul
 }
 
 /**
+ * What a failed append answers. A full disk says so in words (Fluvio has no
+ * code for it and StorageError carries no text), so producers can tell it
+ * from a fault; the partition takes appends again once there is room.
+ */
+function appendFailure(err: unknown, topic: string, partition: number, log: Logger): FluvioError {
+  if (err instanceof StorageError && err.code === 'BATCH_TOO_LARGE') return failure(ErrorCode.MessageTooLarge);
+  if (err instanceof StorageError && err.code === 'NO_SPACE') {
+    log.warn({ topic, partition }, 'append refused: disk full');
+    return failure(ErrorCode.Other, err.message);
+  }
+  log.error({ err, topic, partition }, 'append failed');
+  return failure(ErrorCode.StorageError);
+}
+
+/**
  * Entries for the same partition are appended with one store call, keeping
  * their order, so one request costs one write (and at most one fsync) per
  * partition.
@@ -151,9 +166,7 @@ async function appendGroup(topic: string, partition: number, group: Entry[], rep
     result = await appended;
   } catch (err) {
     if (!replicas.holds(store)) return topicDeleted(accepted);
-    const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
-    if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
-    for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
+    for (const entry of accepted) entry.response.errorCode = appendFailure(err, topic, partition, log);
     return;
   }
   let next = result.baseOffset;

@@ -50,7 +50,7 @@ async function producerTo(leader: FakeLeader, options: ProducerOptions = {}): Pr
   const address = { host: '127.0.0.1', port: 9005 };
   const link = { connection: async () => leader, endpoint: '127.0.0.1:9005' } as unknown as Link;
   const metadata = {
-    leaders: async () => ({ topic: { name: TOPIC, partitions: 1 } as TopicInfo, leaders: [address] }),
+    leaders: async () => ({ topic: { name: TOPIC, partitions: 1, compression: 'any' } as TopicInfo, leaders: [address] }),
   } as unknown as MetadataClient;
   const context: ClientContext = { sc: link, metadata, spuLink: () => link, linkOptions: {}, isClosed: false };
   return Producer.create(context, TOPIC, options);
