@@ -38,8 +38,9 @@ export interface NodeConfig {
   /**
    * The Kafka listener (src/server/kafka/): default enabled, on port 9092
    * when the SC is on its default port (9003), else on a free port (as the
-   * console). `groups` bounds the group coordinator (session timeouts, the
-   * initial rebalance delay).
+   * console; a default port in use falls back to a free one). `groups`
+   * bounds the group coordinator (session timeouts, the initial rebalance
+   * delay).
    */
   kafka?: { enabled?: boolean; port?: number; groups?: Partial<GroupLimits>; autoCreateTopics?: boolean };
   /**

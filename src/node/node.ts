@@ -140,6 +140,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
               startKafkaListener({
                 host: config.host,
                 port: config.kafka?.port ?? (config.scPort === DEFAULT_SC_PORT ? DEFAULT_KAFKA_PORT : 0),
+                fallbackToFreePort: config.kafka?.port === undefined,
                 nodeId: config.spuId,
                 dataDir: config.dataDir,
                 replicas,

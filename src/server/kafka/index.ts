@@ -16,6 +16,8 @@ export interface KafkaListenerConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** When `port` is taken, listen on a free port instead (with a warning): for the default port, which a real Kafka may hold. */
+  fallbackToFreePort?: boolean;
   /** The port clients are told to connect to (Kafka's advertised listener), when it is not `port` (a proxy in front). */
   advertisedPort?: number;
   nodeId: number;
@@ -60,7 +62,13 @@ export async function startKafkaListener(config: KafkaListenerConfig): Promise<R
   const listener = new KafkaListener(kafkaRouting(ctx), config.limits, log);
   let port: number;
   try {
-    port = await listener.listen(config.host, config.port);
+    try {
+      port = await listener.listen(config.host, config.port);
+    } catch (err) {
+      if (!config.fallbackToFreePort || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      port = await listener.listen(config.host, 0);
+      log.warn({ wanted: config.port, port }, 'the Kafka port is in use; the Kafka listener took a free port');
+    }
     broker.port = config.advertisedPort ?? port;
   } catch (err) {
     config.topics.off('change', onTopicChange);
