@@ -75,8 +75,10 @@ function fingerprint(service: ServiceSpec): string {
   return JSON.stringify({
     sources: service.sources.map((s) => s.topic),
     window: service.window ? { ...service.window, idleness: undefined } : null,
-    aggregates: service.aggregates.map((a) => [a.name, a.op]),
-    series: service.series ?? null,
+    aggregates: service.aggregates.map((a) => [a.name, a.op, a.fill ?? null]),
+    series: service.series,
+    correlations: service.correlations,
+    timeSteps: service.timeSteps,
   });
 }
 

@@ -137,9 +137,23 @@ interface WindowView {
   windowStart: number;
   windowEnd: number;
   values: Record<string, unknown>;
-  series?: Record<string, unknown>;
+  series?: Record<string, Record<string, unknown>>;
+  filled?: boolean;
   closed?: boolean;
 }
+
+const SERIES_FIELDS = ['delta', 'pctChange', 'rollingMean'];
+
+/** Columns for the series fields present: [fact, field]. */
+function seriesColumns(windows: (WindowView | undefined)[]): [string, string][] {
+  const seen = new Map<string, [string, string]>();
+  for (const w of windows) {
+    for (const [fact, fields] of Object.entries(w?.series ?? {})) for (const f of SERIES_FIELDS) if (f in fields) seen.set(`${fact}.${f}`, [fact, f]);
+  }
+  return [...seen.values()];
+}
+
+const seriesHeader = ([fact, f]: [string, string]) => `${fact} ${f}`.toUpperCase();
 
 function windowRows(windows: WindowView[], state: string) {
   return windows.map((w) => ({ ...w, state }));
@@ -158,12 +172,18 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
     lines.push(` key ${String(result.key)}${result.group ? `  group ${String(result.group)}` : ''}  watermark ${time(result.watermark)}\n`);
     const rows = [...windowRows(result.closed as WindowView[], 'closed'), ...windowRows(result.open as WindowView[], 'open')];
     const valueNames = [...new Set(rows.flatMap((r) => Object.keys(r.values)))];
-    const seriesNames = ['delta', 'pctChange', 'rollingMean'].filter((n) => rows.some((r) => r.series && n in r.series));
+    const columns = seriesColumns(rows);
     if (rows.length > 0) {
       lines.push(
         renderTable(
-          ['WINDOW START', 'WINDOW END', 'STATE', ...valueNames.map((n) => n.toUpperCase()), ...seriesNames.map((n) => n.toUpperCase())],
-          rows.map((r) => [time(r.windowStart), time(r.windowEnd), r.state, ...valueNames.map((n) => cell(r.values[n])), ...seriesNames.map((n) => cell(r.series?.[n]))]),
+          ['WINDOW START', 'WINDOW END', 'STATE', ...valueNames.map((n) => n.toUpperCase()), ...columns.map(seriesHeader)],
+          rows.map((r) => [
+            time(r.windowStart),
+            time(r.windowEnd),
+            r.filled ? 'filled' : r.state,
+            ...valueNames.map((n) => cell(r.values[n])),
+            ...columns.map(([fact, f]) => cell(r.series?.[fact]?.[f])),
+          ]),
           { style },
         ),
       );
@@ -173,18 +193,25 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
     const keys = result.keys as { key: string; closed: WindowView[]; open: WindowView[] }[];
     const latest = keys.map((k) => ({ key: k.key, w: k.closed.at(-1) }));
     const valueNames = [...new Set(latest.flatMap((l) => Object.keys(l.w?.values ?? {})))];
+    const columns = seriesColumns(latest.map((l) => l.w));
     lines.push(
       renderTable(
-        ['KEY', 'LAST WINDOW', ...valueNames.map((n) => n.toUpperCase()), 'DELTA', 'PCT CHANGE'],
-        latest.map((l) => [l.key, time(l.w?.windowStart), ...valueNames.map((n) => cell(l.w?.values[n])), cell(l.w?.series?.delta), cell(l.w?.series?.pctChange)]),
+        ['KEY', 'LAST WINDOW', ...valueNames.map((n) => n.toUpperCase()), ...columns.map(seriesHeader)],
+        latest.map((l) => [l.key, time(l.w?.windowStart), ...valueNames.map((n) => cell(l.w?.values[n])), ...columns.map(([fact, f]) => cell(l.w?.series?.[fact]?.[f]))]),
         { style },
       ),
     );
   }
-  const correlations = result.correlations as { a: string; b: string; windowStart: number; n: number; r: number | null }[] | undefined;
+  const correlations = result.correlations as { name: string; a: string; b: string; windowStart: number; n: number; r: number | null; p: number | null }[] | undefined;
   if (correlations && correlations.length > 0) {
     lines.push('\n');
-    lines.push(renderTable(['A', 'B', 'WINDOW', 'POINTS', 'PEARSON R'], correlations.map((c) => [c.a, c.b, time(c.windowStart), String(c.n), cell(c.r)]), { style }));
+    lines.push(
+      renderTable(
+        ['CORRELATION', 'A', 'B', 'WINDOW', 'POINTS', 'PEARSON R', 'P'],
+        correlations.map((c) => [c.name, c.a, c.b, time(c.windowStart), String(c.n), cell(c.r), cell(c.p)]),
+        { style },
+      ),
+    );
   }
   if (!('key' in result) && !('group' in result)) {
     const open = result.openWindows as { windowStart: number; keys: number }[];
