@@ -589,8 +589,8 @@ export class ServiceEngine {
     }
     while (this.nextStep !== undefined && this.nextStep <= this.maxStart && isClosed(window, this.nextStep, wm)) {
       const start = this.nextStep;
-      if (this.keyStates.size === 0 && !this.windows.has(start)) {
-        // Nothing to fill: skip to the next window with events.
+      if (!this.windows.has(start) && !this.anyKeyBegun(start)) {
+        // Nothing to fill (a gap before any key's series, or after every key retired): skip to the next window with events.
         if (this.openStarts.length === 0) break;
         this.nextStep = this.openStarts[0];
         continue;
@@ -612,6 +612,11 @@ export class ServiceEngine {
     for (const key of emitted) this.emitKey(key, start, end, instance?.keys.get(key));
     this.emitCorrelations(start, end, emitted);
     this.retireIdleKeys(start, emitted);
+  }
+
+  private anyKeyBegun(start: number): boolean {
+    for (const state of this.keyStates.values()) if (state.first <= start) return true;
+    return false;
   }
 
   /** Keys with state whose series has begun by `start`, sorted. */

@@ -8,7 +8,7 @@
 // port, managed dataflow stop/start/delete over HTTP.
 
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -44,10 +44,14 @@ services:
           sold: count
           avg-price: { mean: $.price }
     series:
-      of: sold
-      delta: true
-      pct-change: true
-      correlation: { windows: 4, within: group }
+      - of: sold
+        delta: true
+        pct-change: true
+        correlation: { windows: 4, within: group, min-points: 3 }
+      - of: avg-price
+        delta: true
+    correlations:
+      - { x: sold, y: avg-price, between: key, windows: 12, min-points: 10 }
     history: 50
     sinks:
       - { type: topic, id: shop-stats }
@@ -82,17 +86,21 @@ interface GroupState {
 
 type Plotted = { field: string; group: string; series: { label: string; points: [number, number][] }[] };
 
+/** What the page should plot for a field: value:<aggregate>, series:<fact>:<delta|pctChange>, r:<correlation> or p:<correlation>. */
 function expectedFromQuery(state: GroupState, field: string): { label: string; points: [number, number][] }[] {
-  if (field === 'r') {
+  const corr = /^(r|p):(.+)$/.exec(field);
+  if (corr) {
+    const [, measure, name] = corr as unknown as [string, 'r' | 'p', string];
     return state.correlations
-      .filter((c) => typeof c.r === 'number')
-      .map((c) => ({ label: `${c.a} ~ ${c.b}`, points: [[c.windowStart, c.r!]] as [number, number][] }))
+      .filter((c) => c.name === name)
+      .map((c) => ({ label: `${c.a} ~ ${c.b} (${c.name})`, points: typeof c[measure] === 'number' && c.n >= c.minPoints ? [[c.windowStart, c[measure]]] : [] }) as { label: string; points: [number, number][] })
       .sort((a, b) => a.label.localeCompare(b.label));
   }
+  const [kind, fact, f] = field.split(':');
   return state.keys.map((k) => ({
     label: k.key,
     points: k.closed
-      .map((w) => [w.windowStart, field.startsWith('value:') ? w.values[field.slice(6)] : (w.series as unknown as Record<string, unknown>)[field]] as [number, unknown])
+      .map((w) => [w.windowStart, kind === 'value' ? w.values[fact] : (w.series?.[fact] as unknown as Record<string, unknown>)[f]] as [number, unknown])
       .filter((p): p is [number, number] => typeof p[1] === 'number'),
   }));
 }
@@ -153,18 +161,22 @@ describe('console: live plots in a browser', () => {
     for (let w = 0; w < 8; w++) await sellWindow(producer, w);
     await advanceTo(producer, 9);
     await producer.flush();
-    await until('8 closed windows per acme product', async () => {
+    // Windows 0–7 have sales; window 8 has none and is filled (0 sold) once the clock record at 9 s closes it.
+    await until('9 closed windows per acme product', async () => {
       const state = (await query('/state?group=acme')) as GroupState;
-      return state.keys.length === 3 && state.keys.every((k) => k.closed.length === 8) ? true : undefined;
+      return state.keys.length === 3 && state.keys.every((k) => k.closed.length === 9) ? true : undefined;
     });
+    const state = (await query('/state?group=acme')) as GroupState;
+    assert.deepEqual(state.keys.map((k) => [k.closed[8].filled, k.closed[8].values.sold]), [[true, 0], [true, 0], [true, 0]]);
   });
 
-  it('plots what the query API returns: counts, deltas, correlations', async () => {
+  it('plots what the query API returns: counts, deltas, correlations and p-values; weak correlations greyed out; CSV of the plot', async () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -176,19 +188,41 @@ describe('console: live plots in a browser', () => {
     let shown = await plotted();
     assert.equal(shown.field, 'value:sold', 'the series aggregate is plotted by default');
     assert.deepEqual(shown.series, expectedFromQuery(state, 'value:sold'));
-    assert.equal(shown.series[0].points.length, 8);
+    assert.equal(shown.series[0].points.length, 9);
 
-    await page.selectOption('#field', 'delta');
+    await page.selectOption('#field', 'series:sold:delta');
     shown = await plotted();
-    assert.equal(shown.field, 'delta');
-    assert.deepEqual(shown.series, expectedFromQuery(state, 'delta'));
-    assert.equal(shown.series[0].points.length, 7, 'no delta for the first window');
+    assert.equal(shown.field, 'series:sold:delta');
+    assert.deepEqual(shown.series, expectedFromQuery(state, 'series:sold:delta'));
+    assert.equal(shown.series[0].points.length, 8, 'no delta for the first window');
 
-    await page.selectOption('#field', 'r');
+    await page.selectOption('#field', 'r:sold');
     shown = await plotted();
-    const pairs = expectedFromQuery(state, 'r');
+    const pairs = expectedFromQuery(state, 'r:sold');
     assert.equal(pairs.length, 3);
+    assert.ok(pairs.every((p) => p.points.length === 1));
     assert.deepEqual(shown.series, pairs);
+    await page.selectOption('#field', 'p:sold');
+    assert.deepEqual((await plotted()).series, expectedFromQuery(state, 'p:sold'));
+
+    // sold against avg-price of each product: 9 points < min-points 10, so greyed out in the table and not plotted.
+    await page.selectOption('#field', 'r:sold~avg-price');
+    shown = await plotted();
+    assert.deepEqual(shown.series.map((s) => [s.label, s.points.length]), [['p1 ~ p1 (sold~avg-price)', 0], ['p2 ~ p2 (sold~avg-price)', 0], ['p3 ~ p3 (sold~avg-price)', 0]]);
+
+    // The plot's data as CSV (the download button): one row per window start, one column per series.
+    await page.selectOption('#field', 'value:sold');
+    // With a plain field every correlation is listed: the three of sold across keys first, the weak ones after, greyed out.
+    const rows = await page.$$eval('#correlations tbody tr', (trs) => trs.map((r) => [r.className, r.children[0].textContent]));
+    assert.deepEqual(rows, [['', 'sold'], ['', 'sold'], ['', 'sold'], ['weak', 'sold~avg-price'], ['weak', 'sold~avg-price'], ['weak', 'sold~avg-price']]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    assert.equal(download.suggestedFilename(), 'shop-per-product-value-sold.csv');
+    const csv = await readFile((await download.path())!, 'utf8');
+    const expected = expectedFromQuery(state, 'value:sold');
+    const lines = csv.trim().split('\n');
+    assert.equal(lines[0], ['window_start', ...expected.map((s) => s.label)].join(','));
+    assert.equal(lines.length, 1 + 9);
+    assert.equal(lines[1], [new Date(expected[0].points[0][0]).toISOString(), ...expected.map((s) => String(s.points[0][1]))].join(','));
 
     // The dataflow list and the legend are there.
     assert.match((await page.textContent('#dataflows')) ?? '', /shop/);
@@ -204,14 +238,14 @@ describe('console: live plots in a browser', () => {
     await producer.flush();
     const shown = await until('the new windows on the page', async () => {
       const p = await plotted();
-      return p.series.length === 3 && p.series.every((s) => s.points.length === 10) ? p : undefined;
+      return p.series.length === 3 && p.series.every((s) => s.points.length === 12) ? p : undefined;
     });
     const state = (await query('/state?group=acme')) as GroupState;
     assert.deepEqual(shown.series, expectedFromQuery(state, 'value:sold'));
     // The correlations of the live windows arrived too: the latest of each pair is the query API's.
-    await page.selectOption('#field', 'r');
+    await page.selectOption('#field', 'r:sold');
     const r = await plotted();
-    for (const expected of expectedFromQuery(state, 'r')) {
+    for (const expected of expectedFromQuery(state, 'r:sold')) {
       const series = r.series.find((s) => s.label === expected.label);
       assert.ok(series, expected.label);
       assert.deepEqual(series.points.at(-1), expected.points[0]);
@@ -257,7 +291,7 @@ describe('console: live plots in a browser', () => {
     assert.equal((await fetch(`${node.consoleUrl}/dataflows/shop/state`)).status, 404);
     assert.equal((await post('/start')).status, 200);
     const state = (await query('/state?group=acme')) as GroupState;
-    assert.equal(state.keys[0].closed.length, 10, 'resumed from its checkpoint');
+    assert.equal(state.keys[0].closed.length, 12, 'resumed from its checkpoint');
     assert.equal((await fetch(`${node.consoleUrl}/dataflows/shop`, { method: 'DELETE' })).status, 200);
     assert.deepEqual(await (await fetch(`${node.consoleUrl}/dataflows`)).json(), []);
   });

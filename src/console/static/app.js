@@ -10,7 +10,7 @@
 // so a view can be linked to. `window.freshetConsole` exposes the chart and
 // the plotted points (the browser test compares them with the query API).
 
-/* global window, document, location, history, fetch, URLSearchParams, EventSource, Option, setTimeout, clearTimeout, setInterval, addEventListener */
+/* global window, document, location, history, fetch, URLSearchParams, URL, Blob, EventSource, Option, setTimeout, clearTimeout, setInterval, addEventListener */
 
 import uPlot from '/assets/uplot/uPlot.esm.js';
 
@@ -48,6 +48,17 @@ const api = {
       points: xs.flatMap((x, j) => (chart.data[i + 1][j] === null || chart.data[i + 1][j] === undefined ? [] : [[Math.round(x * 1000), chart.data[i + 1][j]]])),
     }));
     return { ...this.selection(), series };
+  },
+  /** The plotted data as CSV: window_start (ISO) and one column per series, one row per window start. */
+  csv() {
+    const { series } = this.plotted();
+    const starts = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const byLabel = series.map((s) => new Map(s.points));
+    const cell = (v) => (v === undefined ? '' : String(v));
+    const quote = (t) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
+    const lines = [['window_start', ...series.map((s) => s.label)].map(quote).join(',')];
+    for (const x of starts) lines.push([new Date(x).toISOString(), ...byLabel.map((m) => cell(m.get(x)))].join(','));
+    return `${lines.join('\n')}\n`;
   },
   select(changes) {
     Object.assign(sel, changes);
@@ -444,6 +455,15 @@ async function load() {
 
 // ---- wiring ------------------------------------------------------------------
 
+$('csv').addEventListener('click', () => {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([api.csv()], { type: 'text/csv' }));
+  link.download = `${[sel.dataflow, sel.service, sel.field].join('-').replace(/[^A-Za-z0-9.]+/g, '-')}.csv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+});
 $('service').addEventListener('change', (e) => void api.select({ service: e.target.value, field: '', group: '', keys: [] }));
 $('field').addEventListener('change', (e) => {
   sel.field = e.target.value;
