@@ -225,6 +225,31 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
   await out.flush();
 }
 
+/** `run --from beginning --until end`: the topics' current contents through the dataflow, results written, then exit. */
+async function replay(spec: import('../../dataflow/spec.js').DataflowSpec, configPath: string, command: Command): Promise<void> {
+  const { DataflowRuntime } = await import('../../dataflow/runner.js');
+  const { Freshet } = await import('../../client/index.js');
+  const { cluster, profile } = globalOptions(command);
+  const client = await Freshet.connect({ ...(cluster ? { endpoint: cluster } : {}), ...(profile ? { profile } : {}), clientId: `dataflow-${spec.name}-replay` });
+  const started = Date.now();
+  try {
+    // No state is read or kept: the state dir is not used.
+    const runtime = await DataflowRuntime.start(spec, { client, stateDir: '', baseDir: path.dirname(configPath), replay: true });
+    let failed: Error | undefined;
+    await runtime.done.catch((err: Error) => (failed = err));
+    await runtime.stop();
+    if (failed) throw new CliError(`dataflow "${spec.name}" failed: ${(failed as Error).message}`);
+    const seconds = (Date.now() - started) / 1000;
+    for (const s of runtime.status().services) {
+      const m = s.metrics;
+      note(`${s.service}: ${m.records} records (${m.failed} failed, ${m.late} late, ${m.refused} refused) → ${m.windowResults} window results, ${m.correlations} correlations`);
+    }
+    note(`dataflow "${spec.name}" replayed in ${seconds.toFixed(1)} s`);
+  } finally {
+    await client.close();
+  }
+}
+
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
   const { processAlive } = await import('../../dataflow/store.js');
   const deadline = Date.now() + ms;
@@ -256,8 +281,18 @@ export function dataflowCommand(): Command {
     .requiredOption('--config <file>', 'the dataflow YAML (dataflow.yaml)')
     .addOption(dirOption())
     .addOption(new Option('--http <host:port>', 'address of its HTTP endpoint (query, live change feed)').argParser(parseHostPort).default('127.0.0.1:0'))
-    .addHelpText('after', examples('freshet dataflow run --config dataflow.yaml', 'freshet -c 127.0.0.1:9103 dataflow run --config df.yaml --http 127.0.0.1:9081'))
-    .action(async (flags: { config: string; dir?: string; http: string }, command: Command) => {
+    .addOption(new Option('--from <position>', "replay: read the source topics from their first record (with --until end), with no checkpoint").choices(['beginning']))
+    .addOption(new Option('--until <position>', "replay: the topics' current end is the end of input: every open window closes, the results are written, and the command exits 0").choices(['end']))
+    .addHelpText(
+      'after',
+      examples(
+        'freshet dataflow run --config dataflow.yaml',
+        'freshet -c 127.0.0.1:9103 dataflow run --config df.yaml --http 127.0.0.1:9081',
+        'freshet dataflow run --config dataflow.yaml --from beginning --until end   # backfill from history',
+      ),
+    )
+    .action(async (flags: { config: string; dir?: string; http: string; from?: string; until?: string }, command: Command) => {
+      if ((flags.from === undefined) !== (flags.until === undefined)) throw usageError('a replay takes both --from beginning and --until end');
       const configPath = path.resolve(flags.config);
       let text: string;
       try {
@@ -274,6 +309,10 @@ export function dataflowCommand(): Command {
         spec = await parseDataflowYaml(text, { baseDir: path.dirname(configPath) });
       } catch (err) {
         throw new CliError(`${flags.config}: ${(err as Error).message}`, ExitCode.USAGE);
+      }
+      if (flags.until !== undefined) {
+        await replay(spec, configPath, command);
+        return;
       }
       const dir = path.join(await root(flags), spec.name);
       const unlock = await lockStateDir(dir).catch((err: Error) => {
