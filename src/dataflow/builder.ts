@@ -18,7 +18,7 @@
 
 import { AGGREGATE_OPS, type AggregateOp } from './aggregates.js';
 import { parseDuration } from './duration.js';
-import { compileExpression } from './expr.js';
+import { expressionFn } from './expr.js';
 import {
   DEFAULT_CHECKPOINT,
   DEFAULT_HISTORY,
@@ -56,8 +56,7 @@ export function smartmodule(uses: string, params?: Record<string, string>): Smar
 
 function toFn<T>(fn: Fn<T>, label: string): { fn: ValueFn<T>; label: string } {
   if (typeof fn === 'function') return { fn: fn as ValueFn<T>, label: fn.name ? `${label} ${fn.name}()` : label };
-  const compiled = compileExpression(fn);
-  return { fn: (value, meta) => compiled({ value, key: meta.key, timestamp: meta.timestamp, topic: meta.topic, partition: meta.partition, offset: meta.offset }) as T, label: `${label} \`${fn}\`` };
+  return { fn: expressionFn(fn) as ValueFn<T>, label: `${label} \`${fn}\`` };
 }
 
 export interface WindowShape {

@@ -20,7 +20,7 @@ import { blockResults, correlateGroup, correlationResult, pairsInGroup, Vectors,
 import { delta, mean, pctChange } from './series.js';
 import type { CorrelationSpec, FillRule, Operator, RecordMeta, ServiceSpec, SourceSpec } from './spec.js';
 import { StepRing } from './step-ring.js';
-import { isClosed, Watermark, windowStarts, type WatermarkSnapshot } from './windows.js';
+import { isClosed, Watermark, windowStarts, type InputState, type WatermarkSnapshot } from './windows.js';
 
 export type { CorrelationResult } from './correlate.js';
 
@@ -274,6 +274,11 @@ export class ServiceEngine {
   /** Dense steps: the next step to close; undefined before the first window. */
   private nextStep: number | undefined;
   private maxStart = -Infinity;
+  /** Watermark state per input partition, by topic then partition (no key text per record). */
+  private readonly inputHandles = new Map<string, InputState[]>();
+  /** Reused per record: a tumbling window's one start, and the aggregates' field values. */
+  private readonly oneStart = [0];
+  private readonly fieldValues: unknown[];
 
   constructor(
     readonly dataflow: string,
@@ -298,6 +303,13 @@ export class ServiceEngine {
       capacity = Math.max(capacity, c.windows + c.lag);
     }
     this.ringCapacity = capacity;
+    this.fieldValues = new Array<unknown>(spec.aggregates.length);
+  }
+
+  private inputHandle(topic: string, partition: number, now: number): InputState {
+    let byPartition = this.inputHandles.get(topic);
+    if (!byPartition) this.inputHandles.set(topic, (byPartition = []));
+    return (byPartition[partition] ??= this.watermark.input(`${topic}/${partition}`, now));
   }
 
   /** Declares an input partition: it holds the watermark back until it delivers or goes idle. */
@@ -323,9 +335,9 @@ export class ServiceEngine {
   /** Processes one input record. Never throws for bad data or a failing operator: the record is counted as failed and skipped. */
   process(record: InputRecord): void {
     this.metrics.records++;
-    const input = `${record.topic}/${record.partition}`;
     const now = this.now();
-    this.watermark.touch(input, now);
+    const input = this.inputHandle(record.topic, record.partition, now);
+    Watermark.touch(input, now);
     let items: Item[];
     try {
       items = this.decodeAndTransform(record, now);
@@ -355,8 +367,10 @@ export class ServiceEngine {
         this.metrics.lastError = { message: err.message, topic: record.topic, partition: record.partition, offset: record.offset };
       }
     }
-    for (const item of items) this.watermark.observe(input, item.meta.timestamp);
-    this.advance();
+    let raised = false;
+    for (const item of items) if (Watermark.observe(input, item.meta.timestamp)) raised = true;
+    // The watermark can only move when an input's maximum rose (idleness moves it in tick()).
+    if (raised) this.advance();
   }
 
   /** Wall-clock work: idleness. Call it now and then (the runner does, every few hundred ms). */
@@ -413,7 +427,11 @@ export class ServiceEngine {
     const ts = item.meta.timestamp;
     const key = item.meta.key ?? NO_KEY;
     const wm = this.watermark.value;
-    const starts = windowStarts(window, ts);
+    let starts: number[];
+    if (window.kind === 'tumbling') {
+      this.oneStart[0] = ts - (((ts % window.size) + window.size) % window.size);
+      starts = this.oneStart;
+    } else starts = windowStarts(window, ts);
     let open = 0;
     let first = Infinity;
     let latest = -Infinity;
@@ -447,6 +465,7 @@ export class ServiceEngine {
       this.keyStates.set(key, state);
     }
     let fields: unknown[] | undefined;
+    const aggregates = this.spec.aggregates;
     for (const start of starts) {
       if (isClosed(window, start, wm)) continue;
       let instance = this.windows.get(start);
@@ -462,7 +481,13 @@ export class ServiceEngine {
         acc = this.aggregators.map((a) => a.init());
         instance.keys.set(key, acc);
       }
-      fields ??= this.spec.aggregates.map((a) => (a.field ? a.field(item.value, item.meta) : undefined));
+      if (fields === undefined) {
+        fields = this.fieldValues;
+        for (let i = 0; i < aggregates.length; i++) {
+          const field = aggregates[i].field;
+          fields[i] = field ? field(item.value, item.meta) : undefined;
+        }
+      }
       for (let i = 0; i < acc.length; i++) {
         const next = this.aggregators[i].add(acc[i], fields[i], ts);
         if (next === 'invalid') this.metrics.invalidFields++;
@@ -555,7 +580,7 @@ export class ServiceEngine {
       key: item.meta.key ?? NO_KEY,
       timestamp: item.meta.timestamp,
       watermark: wm,
-      windowStarts: starts,
+      windowStarts: [...starts],
       source: { topic, partition, offset },
       value: item.value,
     };
@@ -889,6 +914,7 @@ export class ServiceEngine {
     if (snapshot.format !== 2) throw new Error(`unknown checkpoint format ${String(snapshot.format)} (this version reads format 2; delete the dataflow's state to start afresh)`);
     const window = this.spec.window;
     this.watermark.restore(snapshot.watermark, this.now());
+    this.inputHandles.clear();
     this.nextStep = snapshot.nextStep ?? undefined;
     this.maxStart = snapshot.maxStart ?? -Infinity;
     this.windows.clear();

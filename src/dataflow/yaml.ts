@@ -13,7 +13,7 @@ import { parseDocument } from 'yaml';
 import { AGGREGATE_OPS, type AggregateOp } from './aggregates.js';
 import { correlationSpec, DataflowSpecError, FILL_RULES, validateSpec, type CorrelationOptions } from './builder.js';
 import { DurationError, parseDuration } from './duration.js';
-import { compileExpression, ExpressionError } from './expr.js';
+import { expressionFn, ExpressionError } from './expr.js';
 import { SchemaCompiler, SchemaError } from './schema.js';
 import {
   DEFAULT_CHECKPOINT,
@@ -140,9 +140,8 @@ class Compiler {
 
   private expr(source: string, at: string): { fn: ValueFn<unknown>; label: string } {
     try {
-      const compiled = compileExpression(source);
       return {
-        fn: (value, meta) => compiled({ value, key: meta.key, timestamp: meta.timestamp, topic: meta.topic, partition: meta.partition, offset: meta.offset }),
+        fn: expressionFn(source),
         label: `${at} \`${source}\``,
       };
     } catch (err) {
