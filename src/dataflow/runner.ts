@@ -39,6 +39,7 @@ import { Freshet, type Consumer, type ConsumerRecord, type Producer } from '../c
 import { CheckpointStore, type Checkpoint, type PartitionPosition } from './checkpoint.js';
 import { ServiceEngine, type Output, type Query } from './engine.js';
 import { bindSmartModules } from './smartmodules.js';
+import { queryState, type SqlResult } from './sql.js';
 import { builtinSmartModule } from '../smartengine/builtins.js';
 import type { DataflowSpec, EmitKind, ServiceSpec } from './spec.js';
 
@@ -519,6 +520,11 @@ export class DataflowRuntime {
   /** Current windows and series: `{key}`, `{group}` or a summary; of one service (default: the first with a window). */
   query(q: Query = {}, service?: string): unknown {
     return this.runner(service).engine.query(q);
+  }
+
+  /** One read-only SELECT over a service's state (sql.ts), chosen as for query. */
+  sql(query: string, service?: string): Promise<SqlResult> {
+    return queryState(this.runner(service).engine, query);
   }
 
   /** Keys with state, sorted (of one service, chosen as for query). */

@@ -201,6 +201,14 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /KEY\s+LAST WINDOW\s+EVENTS\s+AVG\s+HIGH\s+SELLERS\s+AVG DELTA\s+AVG PCTCHANGE\s+AVG ROLLINGMEAN/);
     assert.match(table.stdout, /p1\s+2023-11-14T22:13:30Z\s+1\s+18\s+18\s+1\s+3\s+20\s+16\.5/);
+    // SQL over the live state (DuckDB, loaded on this first query).
+    const sql = await cli(['dataflow', 'sql', 'shop-stats', "SELECT key, events, filled FROM windows WHERE \"group\" = 'zeta' ORDER BY window_start", '-O', 'json'], env);
+    assert.equal(sql.code, 0, sql.stderr);
+    assert.deepEqual((JSON.parse(sql.stdout) as { rows: unknown[][] }).rows, [['q1', 1, false], ['q1', 0, true]]);
+    const badSql = await cli(['dataflow', 'sql', 'shop-stats', 'SELECT price FROM windows'], env);
+    assert.equal(badSql.code, 2);
+    assert.match(badSql.stderr, /Referenced column "price" not found/);
+    assert.match(badSql.stderr, /tables: windows\(key, group, window_start, window_end, filled, events, avg, high, sellers, avg_delta, avg_pct_change, avg_rolling_mean\)/);
     const list = await cli(['dataflow', 'list', '-O', 'json'], env);
     assert.deepEqual(JSON.parse(list.stdout) as unknown, {
       name: 'shop-stats',

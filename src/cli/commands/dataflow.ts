@@ -57,7 +57,7 @@ const CONSOLE_CALL: EndpointCall = {
   what: 'console endpoint',
   unreachableHint: 'start one with `freshet cluster start`; give its data dir with --data-dir, or its console with --console HOST:PORT',
   unreachableError: NoConsoleError,
-  errorHint: (status) => (status === 404 ? 'see them with `freshet dataflow list`' : undefined),
+  errorHint: (status, hint) => hint ?? (status === 404 ? 'see them with `freshet dataflow list`' : undefined),
 };
 
 /** A request to the node's dataflow API; NoConsoleError when nothing answers. */
@@ -110,15 +110,19 @@ function statusPairs(name: string, status: Record<string, unknown>, extra: [stri
   return pairs;
 }
 
-async function httpGet(address: string, pathname: string): Promise<unknown> {
+async function httpGet(address: string, pathname: string, post?: unknown): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(`http://${address}${pathname}`, { signal: AbortSignal.timeout(10_000) });
+    const init: RequestInit = post === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(post) };
+    response = await fetch(`http://${address}${pathname}`, { ...init, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
     throw new CliError(`the dataflow's endpoint at ${address} does not answer: ${(err as Error).message}`, ExitCode.NO_NODE, 'is it running? `freshet dataflow list`');
   }
-  const body = (await response.json()) as { error?: string };
-  if (!response.ok) throw new CliError(body.error ?? `HTTP ${response.status}`, response.status === 404 ? ExitCode.NOT_FOUND : ExitCode.ERROR);
+  const body = (await response.json()) as { error?: string; hint?: string };
+  if (!response.ok) {
+    const code = response.status === 404 ? ExitCode.NOT_FOUND : response.status === 400 ? ExitCode.USAGE : ExitCode.ERROR;
+    throw new CliError(body.error ?? `HTTP ${response.status}`, code, body.hint);
+  }
   return body;
 }
 
@@ -503,6 +507,47 @@ export function dataflowCommand(): Command {
         throw new CliError(`dataflow "${name}" is not running`, ExitCode.NOT_FOUND, `start it with \`freshet dataflow run --config ${found.run?.config ?? 'dataflow.yaml'}\``);
       }
       await printQuery((await httpGet(found.run.http, route)) as Record<string, unknown>, flags.output);
+    });
+
+  withNodeOptions(
+    dataflow
+      .command('sql')
+      .description("one read-only SELECT over a running dataflow's state, in DuckDB: tables windows, open_windows, correlations")
+      .argument('<name>', 'dataflow name')
+      .argument('<query>', 'SELECT …')
+      .option('--service <service>', 'the service to ask (default: the first with a window)')
+      .addOption(dirOption())
+      .addOption(listFormatOption()),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        `freshet dataflow sql price-stats "SELECT key, sum(n) FROM windows GROUP BY key ORDER BY 2 DESC LIMIT 10"`,
+        `freshet dataflow sql price-stats "SELECT a, b, r, p FROM correlations WHERE n >= 5 ORDER BY abs(r) DESC" -O json`,
+      ),
+    )
+    .action(async (name: string, query: string, flags: { service?: string; dir?: string; output: ListFormat } & NodeFlags) => {
+      const body = { query, ...(flags.service !== undefined ? { service: flags.service } : {}) };
+      const route = `/dataflows/${encodeURIComponent(name)}/sql`;
+      const t = await target(flags, name);
+      let result: { columns: string[]; rows: unknown[][]; truncated: boolean };
+      if (t.where === 'node') {
+        result = await nodeCall(flags, 'POST', route, body);
+      } else {
+        const found = t.found;
+        if (!found.running || !found.run?.http) {
+          throw new CliError(`dataflow "${name}" is not running`, ExitCode.NOT_FOUND, `start it with \`freshet dataflow run --config ${found.run?.config ?? 'dataflow.yaml'}\``);
+        }
+        result = (await httpGet(found.run.http, route, body)) as typeof result;
+      }
+      const out = stdoutWriter();
+      if (flags.output === 'json') {
+        await out.write(jsonLine(result));
+      } else {
+        await out.write(renderTable(result.columns.map((c) => c.toUpperCase()), result.rows.map((row) => row.map(cell)), { style: styleFor(process.stdout) }));
+        if (result.truncated) note(`only the first ${result.rows.length} rows`);
+      }
+      await out.flush();
     });
 
   withNodeOptions(
