@@ -269,6 +269,80 @@ describe('console: live plots in a browser', () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  it('topic browser (latest records as JSON trees, search by key, live records), pipeline graph with rates, SQL box', async () => {
+    type Explore = { loaded: number; liveRecords: number; pipelineLoads: number; sqlRuns: number; records(): { offset: number; key: string | null; value: unknown }[]; pipeline(): { nodes: { id: string }[]; edges: { from: string; to: string; rate: number | null }[] } };
+    const explore = <T>(fn: (e: Explore) => T) => page.evaluate(`(${fn.toString()})(window.freshetExplore)`) as Promise<T>;
+    const counter = (name: keyof Explore) => page.evaluate((n) => (window as unknown as { freshetExplore: Record<string, number> }).freshetExplore[n], name) as Promise<number>;
+
+    // Topics: the latest 50 records of shop-stats, newest first, as the client reads them.
+    await page.click('#views button[data-view="topics"]');
+    await until('the topic list', async () => ((await counter('loaded')) >= 1 ? true : undefined));
+    await page.selectOption('#topic', 'shop-stats');
+    await until('shop-stats records', async () => ((await counter('loaded')) >= 2 ? true : undefined));
+    const [p] = await client.admin.listPartitions('shop-stats');
+    const all: { offset: number; key: string | null; value: unknown }[] = [];
+    for await (const r of await client.consumer('shop-stats', { offset: 'beginning', end: p.highWatermark - 1, continuous: false })) all.push({ offset: r.offset, key: r.keyString(), value: r.json() });
+    const shown = await explore((e) => e.records());
+    assert.deepEqual(shown.map((r) => r.offset), all.slice(-50).reverse().map((r) => r.offset));
+    assert.deepEqual(shown[0].value, all.at(-1)!.value);
+    assert.ok((await page.$$('#records > li')).length === 50);
+    assert.ok((await page.$$('#records > li:first-child details')).length > 0, 'JSON shown as a tree');
+    await page.fill('#topic-key', 'p2~');
+    await page.dispatchEvent('#topic-key', 'change');
+    await until('the key search', async () => ((await counter('loaded')) >= 3 ? true : undefined));
+    const byKey = await explore((e) => e.records());
+    assert.deepEqual(byKey.map((r) => r.offset), all.filter((r) => (r.key ?? '').includes('p2~')).slice(-50).reverse().map((r) => r.offset));
+    assert.ok(byKey.length > 0 && byKey.every((r) => r.key!.includes('p2~')));
+    await page.screenshot({ path: path.join(OUTPUT, 'console-topics.png'), fullPage: true });
+
+    // Live: a record produced now appears (its time is inside the open window: no window closes).
+    await page.fill('#topic-key', '');
+    await page.dispatchEvent('#topic-key', 'change');
+    await page.selectOption('#topic', 'sales');
+    await until('sales records', async () => ((await counter('loaded')) >= 5 ? true : undefined));
+    await page.check('#topic-live');
+    await page.waitForTimeout(300);
+    await producer.send('live-key', JSON.stringify({ ts: BASE + 12_500, product: 'p1', brand: 'acme', price: 1, live: true }));
+    await producer.flush();
+    await until('the live record on the page', async () => ((await counter('liveRecords')) >= 1 ? true : undefined));
+    const newest = (await explore((e) => e.records()))[0];
+    assert.deepEqual([newest.key, newest.value], ['live-key', { ts: BASE + 12_500, product: 'p1', brand: 'acme', price: 1, live: true }]);
+    await page.uncheck('#topic-live');
+
+    // Pipeline: sales → shop → shop-stats, with rates once two readings were taken.
+    await page.click('#views button[data-view="pipeline"]');
+    const graph = await until('the pipeline with rates', async () => ((await counter('pipelineLoads')) >= 2 ? explore((e) => e.pipeline()) : undefined));
+    const ids = graph.nodes.map((n) => n.id);
+    for (const id of ['topic:sales', 'dataflow:shop', 'topic:shop-stats']) assert.ok(ids.includes(id), id);
+    const edge = (from: string, to: string) => graph.edges.find((e) => e.from === from && e.to === to);
+    assert.ok(edge('topic:sales', 'dataflow:shop') && edge('dataflow:shop', 'topic:shop-stats'));
+    assert.ok(graph.edges.every((e) => e.rate === null || e.rate >= 0));
+    assert.equal(typeof edge('topic:sales', 'dataflow:shop')!.rate, 'number');
+    assert.equal((await page.$$('#pipeline g.node')).length, graph.nodes.length);
+    assert.match((await page.textContent('#pipeline g.edge text')) ?? '', /\/s$/);
+    await page.screenshot({ path: path.join(OUTPUT, 'console-pipeline.png'), fullPage: true });
+
+    // SQL over the live state: the steps per acme product, as the query API has them.
+    await page.click('#views button[data-view="sql"]');
+    await page.fill('#sql-text', `SELECT key, count(*) AS steps, sum(sold) AS sold FROM windows WHERE "group" = 'acme' GROUP BY key ORDER BY key`);
+    await page.click('#sql-run');
+    await until('the SQL result', async () => ((await counter('sqlRuns')) >= 1 ? true : undefined));
+    const acme = (await query('/state?group=acme')) as GroupState;
+    const expectedRows = acme.keys.map((k) => [k.key, String(k.closed.length), String(k.closed.reduce((n, w) => n + (w.values.sold as number), 0))]);
+    const cells = await page.$$eval('#sql-result tbody tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent)));
+    assert.deepEqual(cells, expectedRows);
+    await page.fill('#sql-text', 'SELECT nope FROM windows');
+    await page.click('#sql-run');
+    await until('the SQL error', async () => ((await counter('sqlRuns')) >= 2 ? true : undefined));
+    const error = (await page.textContent('#sql-error')) ?? '';
+    assert.match(error, /Referenced column "nope" not found/);
+    assert.match(error, /windows\(key, group, window_start/);
+    assert.match(error, /correlations\(name, group, a, b/);
+    await page.screenshot({ path: path.join(OUTPUT, 'console-sql.png'), fullPage: true });
+    await page.click('#views button[data-view="plots"]');
+    assert.deepEqual(pageErrors, []);
+  });
+
   it('exposes Prometheus metrics of the node and the dataflow', async () => {
     const response = await fetch(`${node.consoleUrl}/metrics`);
     assert.equal(response.status, 200);
