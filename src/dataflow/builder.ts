@@ -49,6 +49,23 @@ export type Fn<T> = ((value: any, meta: import('./spec.js').RecordMeta) => T) | 
 
 export class DataflowSpecError extends Error {}
 
+/** A service with nothing configured yet: the defaults both front ends start from. */
+export function newService(name: string): ServiceSpec {
+  return {
+    name,
+    sources: [],
+    transforms: [],
+    aggregates: [],
+    series: [],
+    correlations: [],
+    timeSteps: 'dense',
+    retireAfter: DEFAULT_RETIRE_AFTER,
+    limits: { ...DEFAULT_LIMITS },
+    sinks: [],
+    history: DEFAULT_HISTORY,
+  };
+}
+
 /** A SmartModule operator: registered on the node by name, or a path to a .wasm file. */
 export function smartmodule(uses: string, params?: Record<string, string>): SmartModuleRef {
   return params ? { uses, params } : { uses };
@@ -164,19 +181,7 @@ export class ServiceBuilder {
     private readonly parent: DataflowBuilder,
     name: string,
   ) {
-    this.spec = {
-      name,
-      sources: [],
-      transforms: [],
-      aggregates: [],
-      series: [],
-      correlations: [],
-      timeSteps: 'dense',
-      retireAfter: DEFAULT_RETIRE_AFTER,
-      limits: { ...DEFAULT_LIMITS },
-      sinks: [],
-      history: DEFAULT_HISTORY,
-    };
+    this.spec = newService(name);
   }
 
   /** Reads a topic (several sources merge). */

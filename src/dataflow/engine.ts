@@ -666,24 +666,18 @@ export class ServiceEngine {
     return out;
   }
 
+  private windowResult(key: string, group: string | null, start: number, end: number, filled: boolean, values: Record<string, unknown>): WindowResult {
+    const id = `${this.dataflow}:${this.spec.name}:window:${key}:${start}`;
+    return { type: 'window', dataflow: this.dataflow, service: this.spec.name, id, key, group, windowStart: start, windowEnd: end, filled, values };
+  }
+
   private emitKey(key: string, start: number, end: number, acc: AggState[] | undefined): void {
     const state = this.keyStates.get(key)!;
     const filled = acc === undefined;
     const list = filled ? this.filledValues(state) : this.valuesOf(acc);
     if (this.carries) state.carry = list;
     const values = this.record(list);
-    const result: WindowResult = {
-      type: 'window',
-      dataflow: this.dataflow,
-      service: this.spec.name,
-      id: `${this.dataflow}:${this.spec.name}:window:${key}:${start}`,
-      key,
-      group: state.group,
-      windowStart: start,
-      windowEnd: end,
-      filled,
-      values,
-    };
+    const result = this.windowResult(key, state.group, start, end, filled, values);
     const ring = state.ring;
     if (ring) {
       const current = [...this.facts.keys()].map((f) => numberOrNull(values[f]));
@@ -948,18 +942,7 @@ export class ServiceEngine {
         state.group = s.group;
       }
       state.recent = s.recent.map(([start, vals, filled, series]) => {
-        const r: WindowResult = {
-          type: 'window',
-          dataflow: this.dataflow,
-          service: this.spec.name,
-          id: `${this.dataflow}:${this.spec.name}:window:${key}:${start}`,
-          key,
-          group: state.group,
-          windowStart: start,
-          windowEnd: start + (window?.size ?? 0),
-          filled,
-          values: this.record(vals),
-        };
+        const r = this.windowResult(key, state.group, start, start + (window?.size ?? 0), filled, this.record(vals));
         if (series) r.series = series;
         return r;
       });

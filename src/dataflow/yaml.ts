@@ -11,15 +11,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { AGGREGATE_OPS, type AggregateOp } from './aggregates.js';
-import { correlationSpec, DataflowSpecError, FILL_RULES, validateSpec, type CorrelationOptions } from './builder.js';
+import { correlationSpec, DataflowSpecError, FILL_RULES, newService, validateSpec, type CorrelationOptions } from './builder.js';
 import { DurationError, parseDuration } from './duration.js';
 import { expressionFn, ExpressionError } from './expr.js';
 import { SchemaCompiler, SchemaError } from './schema.js';
 import {
   DEFAULT_CHECKPOINT,
   DEFAULT_HISTORY,
-  DEFAULT_LIMITS,
-  DEFAULT_RETIRE_AFTER,
   type AggregateSpec,
   type FillRule,
   type DataflowSpec,
@@ -364,16 +362,9 @@ export async function parseDataflowYaml(text: string, options: LoadOptions = {})
       });
     }
     const service: ServiceSpec = {
-      name: serviceName,
+      ...newService(serviceName),
       sources,
       transforms: await compiler.operators(s.transforms, `${at}.transforms`),
-      aggregates: [],
-      series: [],
-      correlations: [],
-      timeSteps: 'dense',
-      retireAfter: DEFAULT_RETIRE_AFTER,
-      limits: { ...DEFAULT_LIMITS },
-      sinks: [],
       history: s.history === undefined ? DEFAULT_HISTORY : int(s.history, `${at}.history`, 1),
     };
     if (s.window !== undefined) {
