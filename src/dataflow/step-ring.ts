@@ -3,8 +3,9 @@
 // is bounded by the longest look-back any series or correlation needs.
 
 export class StepRing {
-  private readonly starts: Float64Array;
-  private readonly values: Float64Array;
+  /** One buffer per key (typed arrays cost ~100 bytes each before their data): slot i holds its start at i·(facts + 1), its facts after it. */
+  private readonly slots: Float64Array;
+  private readonly stride: number;
   /** Slot of the newest step; -1 while empty. */
   private head = -1;
   private size = 0;
@@ -14,8 +15,16 @@ export class StepRing {
     readonly facts: number,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1 || !Number.isInteger(facts) || facts < 1) throw new Error(`step ring: bad capacity ${capacity} × ${facts}`);
-    this.starts = new Float64Array(capacity);
-    this.values = new Float64Array(capacity * facts);
+    this.stride = facts + 1;
+    this.slots = new Float64Array(capacity * this.stride);
+  }
+
+  private start(slot: number): number {
+    return this.slots[slot * this.stride];
+  }
+
+  private value(slot: number, fact: number): number {
+    return this.slots[slot * this.stride + 1 + fact];
   }
 
   get length(): number {
@@ -23,30 +32,30 @@ export class StepRing {
   }
 
   get newestStart(): number | undefined {
-    return this.head < 0 ? undefined : this.starts[this.head];
+    return this.head < 0 ? undefined : this.start(this.head);
   }
 
   /** The newest step's value of a fact (null for NaN); undefined while empty. */
   newestValue(fact: number): number | null | undefined {
     if (this.head < 0) return undefined;
-    const v = this.values[this.head * this.facts + fact];
+    const v = this.value(this.head, fact);
     return v !== v ? null : v;
   }
 
   /** Appends a step (starts must increase). */
   push(start: number, values: readonly (number | null)[]): void {
-    if (this.head >= 0 && !(start > this.starts[this.head])) throw new Error(`step ring: step ${start} after ${this.starts[this.head]}`);
+    if (this.head >= 0 && !(start > this.start(this.head))) throw new Error(`step ring: step ${start} after ${this.start(this.head)}`);
     this.head = (this.head + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
-    this.starts[this.head] = start;
-    const base = this.head * this.facts;
-    for (let f = 0; f < this.facts; f++) this.values[base + f] = values[f] ?? NaN;
+    const base = this.head * this.stride;
+    this.slots[base] = start;
+    for (let f = 0; f < this.facts; f++) this.slots[base + 1 + f] = values[f] ?? NaN;
   }
 
   /** Calls fn for each stored step, newest first, until it returns false. */
   private eachNewestFirst(fn: (slot: number, start: number) => boolean): void {
     for (let i = 0, slot = this.head; i < this.size; i++, slot = (slot - 1 + this.capacity) % this.capacity) {
-      if (!fn(slot, this.starts[slot])) return;
+      if (!fn(slot, this.start(slot))) return;
     }
   }
 
@@ -55,7 +64,7 @@ export class StepRing {
     const out: number[] = [];
     this.eachNewestFirst((slot, start) => {
       if (start < from) return false;
-      const v = this.values[slot * this.facts + fact];
+      const v = this.value(slot, fact);
       if (v === v) out.push(v);
       return true;
     });
@@ -68,7 +77,7 @@ export class StepRing {
     this.eachNewestFirst((slot, start) => {
       if (start < from) return false;
       const i = (start - from) / step;
-      if (i < length && Number.isInteger(i)) out[offset + i] = this.values[slot * this.facts + fact];
+      if (i < length && Number.isInteger(i)) out[offset + i] = this.value(slot, fact);
       return true;
     });
   }
@@ -78,7 +87,7 @@ export class StepRing {
     this.eachNewestFirst((slot, start) => {
       const row: [number, ...(number | null)[]] = [start];
       for (let f = 0; f < this.facts; f++) {
-        const v = this.values[slot * this.facts + f];
+        const v = this.value(slot, f);
         row.push(v !== v ? null : v);
       }
       rows.unshift(row);
