@@ -142,7 +142,8 @@ describe('examples/marketplace (npm start)', () => {
         'rows in both SQLite tables',
         () => {
           const windows = (db.prepare('SELECT count(*) AS n FROM product_windows').get() as { n: number }).n;
-          const correlations = (db.prepare('SELECT count(*) AS n FROM brand_correlations').get() as { n: number }).n;
+          // Brand correlations with an r (the sink may not have written one yet when the first rows are there).
+          const correlations = (db.prepare("SELECT count(*) AS n FROM brand_correlations WHERE r IS NOT NULL AND correlation = 'changes'").get() as { n: number }).n;
           return windows > 0 && correlations > 0 && db.prepare('SELECT 1 FROM product_windows WHERE id = ?').get(last.id) ? { windows, correlations } : undefined;
         },
         30_000,
