@@ -270,7 +270,7 @@ describe('console: live plots in a browser', () => {
   });
 
   it('topic browser (latest records as JSON trees, search by key, live records), pipeline graph with rates, SQL box', async () => {
-    type Explore = { loaded: number; liveRecords: number; pipelineLoads: number; sqlRuns: number; records(): { offset: number; key: string | null; value: unknown }[]; pipeline(): { nodes: { id: string }[]; edges: { from: string; to: string; rate: number | null }[] } };
+    type Explore = { loaded: number; liveOpens: number; liveRecords: number; pipelineLoads: number; sqlRuns: number; records(): { offset: number; key: string | null; value: unknown }[]; pipeline(): { nodes: { id: string }[]; edges: { from: string; to: string; rate: number | null }[] } };
     const explore = <T>(fn: (e: Explore) => T) => page.evaluate(`(${fn.toString()})(window.freshetExplore)`) as Promise<T>;
     const counter = (name: keyof Explore) => page.evaluate((n) => (window as unknown as { freshetExplore: Record<string, number> }).freshetExplore[n], name) as Promise<number>;
 
@@ -301,7 +301,7 @@ describe('console: live plots in a browser', () => {
     await page.selectOption('#topic', 'sales');
     await until('sales records', async () => ((await counter('loaded')) >= 5 ? true : undefined));
     await page.check('#topic-live');
-    await page.waitForTimeout(300);
+    await until('the live stream open', async () => ((await counter('liveOpens')) >= 1 ? true : undefined));
     await producer.send('live-key', JSON.stringify({ ts: BASE + 12_500, product: 'p1', brand: 'acme', price: 1, live: true }));
     await producer.flush();
     await until('the live record on the page', async () => ((await counter('liveRecords')) >= 1 ? true : undefined));

@@ -91,6 +91,8 @@ function openLive() {
   closeLive();
   $('topic-live').checked = true;
   state.live = new EventSource(`/api/topics/${encodeURIComponent(state.topic)}/live`);
+  // The stream answers once its consumers are placed at the log ends: records from then on arrive.
+  state.live.addEventListener('open', () => api.liveOpens++);
   state.live.addEventListener('record', (e) => {
     const r = JSON.parse(e.data);
     if (state.key && !(r.key ?? '').includes(state.key)) return;
@@ -200,7 +202,7 @@ async function runSql() {
 
 // ---- wiring --------------------------------------------------------------------------
 
-const api = { loaded: 0, liveRecords: 0, pipelineLoads: 0, sqlRuns: 0, show, records: () => state.records, pipeline: () => state.pipeline, sql: () => state.sql };
+const api = { loaded: 0, liveOpens: 0, liveRecords: 0, pipelineLoads: 0, sqlRuns: 0, show, records: () => state.records, pipeline: () => state.pipeline, sql: () => state.sql };
 window.freshetExplore = api;
 
 for (const button of document.querySelectorAll('#views button')) button.addEventListener('click', () => show(button.dataset.view));

@@ -58,7 +58,7 @@ describe('dense time steps', () => {
     e.finish();
     assert.deepEqual(
       windowsOf(e.takeOutputs()).map((w) => w.values),
-      [{ n: 1, price: 4, avg: 4, hi: 4 }, { n: null, price: 0, avg: 4, hi: 4 }, { n: 2 - 1, price: 8, avg: 8, hi: 8 }],
+      [{ n: 1, price: 4, avg: 4, hi: 4 }, { n: null, price: 0, avg: 4, hi: 4 }, { n: 1, price: 8, avg: 8, hi: 8 }],
     );
   });
 
