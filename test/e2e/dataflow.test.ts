@@ -232,6 +232,9 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.equal(d.state, 'stopped');
     assert.deepEqual(d.services[0].inputs.map((i) => i.next), [6, 6]);
     assert.equal(d.services[0].metrics.records, 12);
+    const describedText = await cli(['dataflow', 'describe', 'shop-stats'], env);
+    assert.match(describedText.stdout, /per-product: results\s+: 2 windows closed, 6 window results \(1 filled\), \d+ correlations/);
+    assert.match(describedText.stdout, /per-product: state\s+: 3 keys, 2 groups; 0 retired, 0 evicted, 0 refused by limits/);
     const notRunning = await cli(['dataflow', 'query', 'shop-stats'], env);
     assert.equal(notRunning.code, 4);
     assert.match(notRunning.stderr, /is not running/);

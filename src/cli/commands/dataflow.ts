@@ -105,7 +105,8 @@ function statusPairs(name: string, status: Record<string, unknown>, extra: [stri
     pairs.push([`${s.service}: checkpoint`, `#${s.checkpoint.seq} at ${s.checkpoint.at ?? '-'}`]);
     const m = s.metrics;
     pairs.push([`${s.service}: records`, `${cell(m.records)} in, ${cell(m.failed)} failed, ${cell(m.filtered)} filtered, ${cell(m.late)} late`]);
-    pairs.push([`${s.service}: results`, `${cell(m.windowsClosed)} windows closed, ${cell(m.windowResults)} window results, ${cell(m.correlations)} correlations`]);
+    pairs.push([`${s.service}: results`, `${cell(m.windowsClosed)} windows closed, ${cell(m.windowResults)} window results (${cell(m.filledResults)} filled), ${cell(m.correlations)} correlations`]);
+    pairs.push([`${s.service}: state`, `${cell(m.keys)} keys, ${cell(m.groups)} groups; ${cell(m.keysRetired)} retired, ${cell(m.keysEvicted)} evicted, ${cell(m.refused)} refused by limits`]);
   }
   return pairs;
 }
