@@ -88,7 +88,8 @@ function fingerprint(service: ServiceSpec): string {
     window: service.window ? { ...service.window, idleness: undefined } : null,
     aggregates: service.aggregates.map((a) => [a.name, a.op, a.fill ?? null]),
     series: service.series,
-    correlations: service.correlations,
+    // min-points only says how results are shown: changing it keeps the state.
+    correlations: service.correlations.map(({ minPoints: _shown, ...c }) => c),
     timeSteps: service.timeSteps,
   });
 }
