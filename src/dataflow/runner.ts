@@ -100,6 +100,8 @@ class ServiceRunner {
   readonly engine: ServiceEngine;
   private readonly store: CheckpointStore;
   private readonly inputs = new Map<string, PartitionPosition>();
+  /** The same positions by topic, then partition: no key text per record. */
+  private readonly positions = new Map<string, PartitionPosition[]>();
   private readonly outputs = new Map<string, PartitionPosition>();
   private readonly producers = new Map<string, Producer>();
   private consumers: Consumer[] = [];
@@ -162,7 +164,11 @@ class ServiceRunner {
         const id = `${source.topic}/${p.partition}`;
         const saved = ckpt?.inputs.find((i) => i.topic === source.topic && i.partition === p.partition);
         const next = replay ? p.baseOffset : saved ? saved.next : source.offset === 'beginning' ? p.baseOffset : p.highWatermark;
-        this.inputs.set(id, { topic: source.topic, partition: p.partition, next });
+        const position = { topic: source.topic, partition: p.partition, next };
+        this.inputs.set(id, position);
+        let byPartition = this.positions.get(source.topic);
+        if (!byPartition) this.positions.set(source.topic, (byPartition = []));
+        byPartition[p.partition] = position;
         if (replay) this.ends.set(id, p.highWatermark);
         this.engine.registerInput(source.topic, p.partition);
       }
@@ -314,7 +320,7 @@ class ServiceRunner {
     if (this.queue.length < MAX_QUEUE / 2) this.wakePumps();
     for (const record of batch) {
       this.engine.process(record);
-      this.inputs.get(`${record.topic}/${record.partition}`)!.next = record.offset + 1;
+      this.positions.get(record.topic)![record.partition].next = record.offset + 1;
     }
     this.sinceCheckpoint += batch.length;
     this.emit(this.engine.takeOutputs());
