@@ -111,7 +111,7 @@ async function produceInput(client: Freshet, topic: string, events: number): Pro
   await producer.close();
 }
 
-async function endToEnd(endpoint: string, events: number, replay: boolean): Promise<DataflowBenchRow> {
+export async function endToEnd(endpoint: string, events: number, replay: boolean): Promise<DataflowBenchRow> {
   const client = await Freshet.connect({ endpoint });
   const stateDir = await tempDir('freshet-bench-df-');
   try {
