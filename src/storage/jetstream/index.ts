@@ -1,0 +1,10 @@
+/**
+ * The JetStream backend: import it dynamically (`await import(...)`) and only
+ * when a node is given NATS URLs, so that the embedded default never loads
+ * the NATS client.
+ */
+export { connectJetStream, parseNatsUrls, NatsUnavailableError } from './backend.js';
+export type { JetStreamBackend, JetStreamConnectOptions } from './backend.js';
+export { JetStreamPartitionStore, partitionStreamConfig } from './jetstream-partition-store.js';
+export type { JetStreamStoreOptions, ReplicationFactor } from './jetstream-partition-store.js';
+export { DEFAULT_NAMESPACE, partitionStreamName, partitionSubject } from './naming.js';
