@@ -28,7 +28,7 @@ import pino, { type Logger } from 'pino';
 import { parseDocument } from 'yaml';
 import { Freshet } from '../../src/client/index.js';
 import { parseDuration } from '../../src/dataflow/duration.js';
-import { defaultNodeConfig, startNode, type RunningNode } from '../../src/server/node.js';
+import { defaultNodeConfig, startNode, stopOnSignals, type RunningNode } from '../../src/node/index.js';
 import { startSimulator, type RunningSimulator } from './simulator.js';
 
 export const EXAMPLE_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -244,18 +244,7 @@ async function main(): Promise<void> {
       `  marketplace API simulator: ${simulator.url}/api/v1/products (${simulator.simulator.products.length} products, ${simulator.simulator.brands.length} brands)\n` +
       `Windows close every ${values.step ?? '5s'}: the first plots appear within seconds. Press Ctrl-C to stop.\n`,
   );
-  const shutdown = (signal: string) => {
-    process.stderr.write(`\n${signal} received, stopping (the dataflow writes a last checkpoint)...\n`);
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(() => running.stop(), { what: 'the example', doing: 'the dataflow writes a last checkpoint' });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -1,6 +1,6 @@
 // What a node starts for connectors: the manager (running the stored
 // connectors against the node's own endpoint) and its admin endpoint.
-// src/server/node.ts calls startConnectorService after the SC listens and
+// src/node/node.ts calls startConnectorService after the SC listens and
 // stops it first on shutdown (so sinks finish and commit while the node is
 // still up).
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { defaultNodeConfig, startNode, type NodeConfig, type RunningNode } from '../../src/server/node.js';
+import { defaultNodeConfig, startNode, type NodeConfig, type RunningNode } from '../../src/node/index.js';
 
 export async function tempDir(prefix = 'freshet-test-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));

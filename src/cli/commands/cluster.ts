@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlushPolicy } from '../../storage/index.js';
-import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../server/defaults.js';
+import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_PORT } from '../../node/defaults.js';
 import { CliError, usageError } from '../output/errors.js';
 import { examples, note, printLine } from '../output/format.js';
 import { parseDuration } from '../output/units.js';
@@ -48,7 +48,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
     );
     return;
   }
-  const { defaultNodeConfig, startNode } = await import('../../server/node.js');
+  const { defaultNodeConfig, startNode, stopOnSignals } = await import('../../node/index.js');
   const node = await startNode(
     defaultNodeConfig({
       dataDir: options.dataDir,
@@ -64,18 +64,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       (node.consoleUrl ? `  console: ${node.consoleUrl}\n` : '') +
       `  data: ${options.dataDir}\nPress Ctrl-C to stop.\n`,
   );
-  const shutdown = (signal: string) => {
-    process.stderr.write(`\n${signal} received, stopping (flushing partitions)...\n`);
-    node.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(() => node.stop(), { what: 'the node', doing: 'flushing partitions' });
   // The process now lives until a signal; main must not exit it.
   await new Promise(() => {});
 }

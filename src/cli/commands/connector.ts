@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { defaultDataDir } from '../../server/defaults.js';
+import { defaultDataDir } from '../../node/defaults.js';
 import { globalOptions } from '../context.js';
 import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from '../node-endpoint.js';
 import { CliError, usageError } from '../output/errors.js';

@@ -19,7 +19,7 @@ import { renderTable } from '../output/table.js';
 import { styleFor } from '../output/colour.js';
 import { stdoutWriter } from '../output/writer.js';
 import type { LocalDataflow } from '../../dataflow/store.js';
-import { defaultDataDir } from '../../server/defaults.js';
+import { defaultDataDir } from '../../node/defaults.js';
 
 function parseHostPort(text: string): string {
   if (!/^[^:]+:\d{1,5}$/.test(text)) throw new InvalidArgumentError(`expected HOST:PORT such as 127.0.0.1:9080 (port 0: any free port), got "${text}"`);

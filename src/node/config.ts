@@ -1,0 +1,53 @@
+// What a node is made of, in one place: its listeners, data dir, flush
+// policy, limits and the settings of each part it runs. The CLI, the example
+// and the tests build a NodeConfig and hand it to startNode (./node.ts).
+
+import pino, { type Logger } from 'pino';
+import type { StorageConfig } from '../storage/index.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
+import type { SmartEngineLimits } from '../smartengine/index.js';
+import type { ConnectorServiceConfig } from '../connectors/service.js';
+import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
+
+export interface NodeConfig {
+  dataDir: string;
+  /** Address both listeners bind to, and the host the SPU advertises to clients. */
+  host: string;
+  scPort: number;
+  spuPort: number;
+  spuId: number;
+  storage: Partial<StorageConfig>;
+  limits: ServerLimits;
+  /** Per-invocation fuel and per-instance memory for SmartModules. */
+  smartmodules: Partial<SmartEngineLimits>;
+  /** Managed connectors and their admin endpoint (src/connectors/service.ts). */
+  connectors?: ConnectorServiceConfig;
+  /** Managed dataflows (src/dataflow/manager.ts). Default enabled. */
+  dataflows?: { enabled?: boolean; minBackoffMs?: number; maxBackoffMs?: number };
+  /**
+   * The console (src/console/): web page with live plots, the dataflow and
+   * connector APIs, /metrics; default enabled, on port 9080 when the SC is on
+   * its default port (9003), else on a free port (so that test and bench
+   * nodes leave 9080 to the user's node); a port in use falls back to a free
+   * one. The URL is recorded in the data dir (console.json,
+   * connectors/admin.json). When disabled, the connectors get an admin
+   * endpoint of their own.
+   */
+  console?: { enabled?: boolean; port?: number };
+  logger: Logger;
+}
+
+export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConfig {
+  return {
+    dataDir: defaultDataDir(),
+    host: '127.0.0.1',
+    scPort: DEFAULT_SC_PORT,
+    spuPort: DEFAULT_SPU_PORT,
+    spuId: DEFAULT_SPU_ID,
+    storage: {},
+    limits: DEFAULT_LIMITS,
+    smartmodules: {},
+    logger: pino({ level: process.env.FRESHET_LOG ?? 'info' }, pino.destination(2)),
+    ...overrides,
+  };
+}

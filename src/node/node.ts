@@ -1,0 +1,178 @@
+// Composes a running Freshet node: the SC and SPU roles of a Fluvio cluster,
+// the connector and dataflow runtimes and the console, in one process on
+// local disk. Parts start in the order below and stop in reverse (the
+// Lifecycle), so connectors and dataflows finish against a node that is
+// still up, and the partitions are flushed and closed after every listener.
+
+import { mkdir } from 'node:fs/promises';
+import { ReplicaManager } from '../server/spu/replica-manager.js';
+import { TopicRegistry } from '../server/sc/topic-registry.js';
+import { SmartModuleRegistry } from '../server/sc/smartmodule-registry.js';
+import { scRouter } from '../server/sc/router.js';
+import { spuRouter } from '../server/spu/router.js';
+import { StreamFetchService } from '../server/spu/stream-fetch.js';
+import { SmartModuleService } from '../server/spu/smartmodules.js';
+import { TcpListener } from '../server/net/tcp-listener.js';
+import { acquireDataDirLock } from '../server/data-dir-lock.js';
+import { SmartEngine } from '../smartengine/index.js';
+import { builtinSmartModule } from '../smartengine/builtins.js';
+import { startConnectorService, type ConnectorService } from '../connectors/service.js';
+import { DataflowManager } from '../dataflow/manager.js';
+import { DEFAULT_CONSOLE_PORT, startConsole, type ConsoleServer } from '../console/server.js';
+import type { NodeConfig } from './config.js';
+import { DEFAULT_SC_PORT } from './defaults.js';
+import { Lifecycle } from './lifecycle.js';
+import { nodeMetrics } from './metrics.js';
+
+/** Read-only gauges of a running node's sessions (for tests and diagnostics). */
+export interface NodeStats {
+  scConnections: number;
+  spuConnections: number;
+  /** Stream fetch sessions still running. */
+  streamFetches: number;
+  /** Response bytes queued in user space for all sockets (bounded per connection by the limits). */
+  queuedResponseBytes: number;
+}
+
+/** What a running node tells whoever started it. */
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly scPort: number;
+  readonly spuPort: number;
+  /** `host:port` of the SC, what clients connect to. */
+  readonly endpoint: string;
+  readonly topics: TopicRegistry;
+  readonly smartmodules: SmartModuleRegistry;
+  readonly replicas: ReplicaManager;
+  /** Managed connectors (undefined when disabled). */
+  readonly connectors: ConnectorService | undefined;
+  /** Managed dataflows (undefined when disabled). */
+  readonly dataflows: DataflowManager | undefined;
+  /** `http://host:port` of the console (undefined when disabled). */
+  readonly consoleUrl: string | undefined;
+  /** Parts started, in start order (they stop in reverse). */
+  readonly parts: string[];
+  stats(): NodeStats;
+  /** Stops every part in reverse start order: runtimes, console, listeners, partitions, the data dir lock. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A SmartModule named in a request: one registered on this node, else a
+ * built-in (infinyon/jolt, infinyon/regex-filter, ...), so that transforms
+ * copied from Fluvio's documentation work without a hub download.
+ */
+async function namedSmartModule(registry: SmartModuleRegistry, name: string): Promise<Uint8Array | undefined> {
+  const module = registry.resolve(name);
+  return module ? registry.payload(module) : builtinSmartModule(name);
+}
+
+/** Starts one Freshet node. Port 0 picks free ports (tests use that). */
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const log = config.logger;
+  const life = new Lifecycle(log);
+  const node = await life.compose(async () => {
+    await mkdir(config.dataDir, { recursive: true });
+    await life.start('data dir lock', () => acquireDataDirLock(config.dataDir), (lock) => lock.release());
+    const replicas = await life.start('partitions', () => new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
+    const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
+    const topics = await TopicRegistry.open(config.dataDir, replicas);
+    const smartmodules = await SmartModuleRegistry.open(config.dataDir);
+
+    const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
+    const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
+    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log);
+    const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
+    const sc = new TcpListener(
+      'sc',
+      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort } }),
+      config.limits,
+      log,
+    );
+    const scPort = await life.start('sc listener', () => sc.listen(config.host, config.scPort), () => sc.close());
+    const endpoint = `${config.host}:${scPort}`;
+    const stats = (): NodeStats => ({
+      scConnections: sc.connectionCount,
+      spuConnections: spu.connectionCount,
+      streamFetches: streams.activeStreamCount,
+      queuedResponseBytes: sc.queuedBytes + spu.queuedBytes,
+    });
+
+    // Connectors and dataflows run in this process against the node's own
+    // endpoint; the console serves their APIs.
+    const consoleEnabled = config.console?.enabled !== false;
+    const connectors =
+      config.connectors?.enabled === false
+        ? undefined
+        : await life.start(
+            'connectors',
+            () =>
+              startConnectorService({
+                config: config.connectors ?? {},
+                dataDir: config.dataDir,
+                host: config.host,
+                endpoint,
+                scPort: config.scPort,
+                log,
+                adminServer: !consoleEnabled,
+              }),
+            (service) => service?.stop(),
+          );
+    const dataflows =
+      config.dataflows?.enabled === false
+        ? undefined
+        : await life.start(
+            'dataflows',
+            () =>
+              DataflowManager.open({
+                dataDir: config.dataDir,
+                endpoint,
+                log: log.child({ component: 'dataflows' }),
+                ...(config.dataflows?.minBackoffMs !== undefined ? { minBackoffMs: config.dataflows.minBackoffMs } : {}),
+                ...(config.dataflows?.maxBackoffMs !== undefined ? { maxBackoffMs: config.dataflows.maxBackoffMs } : {}),
+              }),
+            (manager) => manager.close(),
+          );
+    let consoleServer: ConsoleServer | undefined;
+    if (consoleEnabled) {
+      const startedAt = new Date().toISOString();
+      consoleServer = await life.start(
+        'console',
+        () =>
+          startConsole({
+            host: config.host,
+            port: config.console?.port ?? config.connectors?.adminPort ?? (config.scPort === DEFAULT_SC_PORT ? DEFAULT_CONSOLE_PORT : 0),
+            dataDir: config.dataDir,
+            log,
+            node: () => ({
+              endpoint,
+              spu: `${config.host}:${spuPort}`,
+              dataDir: config.dataDir,
+              pid: process.pid,
+              startedAt,
+              topics: topics.list().map((t) => ({ name: t.name, partitions: t.partitions })),
+            }),
+            ...(dataflows ? { dataflows } : {}),
+            ...(connectors ? { connectors: connectors.manager } : {}),
+            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows }),
+          }),
+        (server) => server.close(),
+      );
+    }
+    return { replicas, topics, smartmodules, spuPort, scPort, endpoint, stats, connectors, dataflows, consoleUrl: consoleServer?.url };
+  });
+  log.info(
+    { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },
+    'freshet node started',
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    ...node,
+    parts: life.parts,
+    stop() {
+      stopping ??= life.close().then(() => log.info('freshet node stopped'));
+      return stopping;
+    },
+  };
+}
