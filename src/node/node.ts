@@ -74,9 +74,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const node = await life.compose(async () => {
     await mkdir(config.dataDir, { recursive: true });
     await life.start('data dir lock', () => acquireDataDirLock(config.dataDir), (lock) => lock.release());
-    const replicas = await life.start('partitions', () => new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
+    const nats = config.nats;
+    const jetstream = nats
+      ? await life.start(
+          'nats',
+          async () => (await import('./backends/jetstream.js')).openJetStreamNode(nats, config.dataDir, config.storage, log),
+          (backends) => backends.close(),
+        )
+      : undefined;
+    const replicas = await life.start('partitions', () => jetstream?.replicas ?? new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
     const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
-    const topics = await TopicRegistry.open(config.dataDir, replicas);
+    const topics = await TopicRegistry.open(config.dataDir, replicas, jetstream?.topicOptions);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
 
     const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);

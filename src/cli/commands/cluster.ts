@@ -8,6 +8,15 @@ import { examples, note, printLine } from '../output/format.js';
 import { parseDuration } from '../output/units.js';
 import { checkDataDir, runningNodePid, startDaemon, stopLocalNode } from '../local-node.js';
 import { clusterStatusCommand } from './cluster-status.js';
+import { parseNatsUrls } from '../../storage/jetstream/urls.js';
+
+function parseNatsOption(value: string): string[] {
+  try {
+    return parseNatsUrls(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -33,6 +42,7 @@ interface StartOptions {
   host: string;
   flush: FlushPolicy;
   consolePort?: number;
+  nats?: string[];
   daemon?: boolean;
 }
 
@@ -40,6 +50,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
   if (options.daemon) {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
     if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
+    if (options.nats) args.push('--nats', options.nats.join(','));
     const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
@@ -57,6 +68,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       host: options.host,
       storage: { flush: options.flush },
       ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
+      ...(options.nats ? { nats: { urls: options.nats } } : {}),
     }),
   );
   process.stderr.write(
@@ -104,10 +116,16 @@ export function clusterCommand(): Command {
         .argParser(parseFlushPolicy)
         .default({ kind: 'always' }, 'always'),
     )
+    .option('--nats <urls>', 'keep partitions and metadata in this NATS JetStream cluster instead of the data dir (nats://host:port[,more]); see docs/scale-out.md', parseNatsOption)
     .option('--daemon', 'run in the background (log in <data-dir>/freshet.log); returns once the node answers')
     .addHelpText(
       'after',
-      examples('freshet cluster start', 'freshet cluster start --daemon', 'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105'),
+      examples(
+        'freshet cluster start',
+        'freshet cluster start --daemon',
+        'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105',
+        'freshet cluster start --nats nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222',
+      ),
     )
     .action(runClusterStart);
 

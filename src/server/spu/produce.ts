@@ -103,9 +103,15 @@ async function appendEntries(topic: string, entries: Entry[], replicas: ReplicaM
           for (const batch of entry.batches) next += parseBatchHeader(batch, 0).lastOffsetDelta + 1;
         }
       } catch (err) {
-        const tooLarge = err instanceof StorageError && err.code === 'BATCH_TOO_LARGE';
-        if (!tooLarge) log.error({ err, topic, partition }, 'append failed');
-        for (const entry of accepted) entry.response.errorCode = failure(tooLarge ? ErrorCode.MessageTooLarge : ErrorCode.StorageError);
+        const code = err instanceof StorageError ? err.code : undefined;
+        const tooLarge = code === 'BATCH_TOO_LARGE';
+        // A replicated backend that cannot reach its servers, or whose
+        // leadership moved, answers "not leader": clients look the leader
+        // up again and retry, as they do when a partition moves.
+        const moved = code === 'UNAVAILABLE' || code === 'FENCED';
+        if (!tooLarge) log[moved ? 'warn' : 'error']({ err, topic, partition }, 'append failed');
+        const answer = tooLarge ? ErrorCode.MessageTooLarge : moved ? ErrorCode.NotLeaderForPartition : ErrorCode.StorageError;
+        for (const entry of accepted) entry.response.errorCode = failure(answer);
       }
     }),
   );

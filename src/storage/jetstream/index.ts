@@ -3,7 +3,8 @@
  * when a node is given NATS URLs, so that the embedded default never loads
  * the NATS client.
  */
-export { connectJetStream, parseNatsUrls, NatsUnavailableError } from './backend.js';
+export { connectJetStream, NatsUnavailableError } from './backend.js';
+export { parseNatsUrls } from './urls.js';
 export type { JetStreamBackend, JetStreamConnectOptions } from './backend.js';
 export { JetStreamPartitionStore, partitionStreamConfig } from './jetstream-partition-store.js';
 export type { JetStreamStoreOptions, ReplicationFactor } from './jetstream-partition-store.js';

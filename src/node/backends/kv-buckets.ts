@@ -1,0 +1,37 @@
+// The node's KV buckets on JetStream. Each is created as R3 when the NATS
+// cluster has three servers, else R1 (a single server refuses replicas).
+
+import { Kvm, type KV } from '@nats-io/kv';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { JetStreamBackend } from '../../storage/jetstream/index.js';
+
+/** insufficient resources (too few servers); replicas > 1 in non-clustered mode */
+const REPLICAS_REFUSED = [10023, 10074];
+
+export function bucketName(namespace: string, purpose: string): string {
+  return `${namespace}_${purpose}`;
+}
+
+export async function openBucket(backend: JetStreamBackend, name: string, log: Logger): Promise<KV> {
+  const kvm = new Kvm(backend.js);
+  try {
+    return await kvm.create(name, { replicas: 3, history: 1 });
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && REPLICAS_REFUSED.includes(err.code))) throw err;
+    log.warn({ bucket: name, reason: err.message }, 'KV bucket with one replica: the NATS cluster has fewer than three servers');
+    return kvm.create(name, { replicas: 1, history: 1 });
+  }
+}
+
+/** Every value in a bucket, decoded as JSON. */
+export async function loadJsonValues<T>(kv: KV): Promise<T[]> {
+  const values: T[] = [];
+  const keys: string[] = [];
+  for await (const key of await kv.keys()) keys.push(key);
+  for (const key of keys) {
+    const entry = await kv.get(key);
+    if (entry && entry.operation === 'PUT') values.push(entry.json<T>());
+  }
+  return values;
+}

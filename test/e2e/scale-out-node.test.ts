@@ -1,0 +1,95 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestNode, stopTestNode } from '../helpers/test-node.js';
+import { startNatsCluster, type TestNatsCluster } from '../helpers/nats-cluster.js';
+import { freePort } from '../helpers/postgres.js';
+import { connectFluvio, Offset, take } from '../helpers/fluvio.js';
+import { Freshet } from '../../src/client/index.js';
+
+const clusters: TestNatsCluster[] = [];
+after(async () => {
+  for (const cluster of clusters) await cluster.stop();
+});
+
+const beginning = () => new Offset({ index: 0, from: 'beginning' });
+const topicOptions = (partitions: number, replicationFactor: number) => ({ partitions, replicationFactor, ignoreRackAssignment: false });
+
+test('a NATS cluster that is down at start gives a clear error naming the URL', async () => {
+  const url = `nats://127.0.0.1:${await freePort()}`;
+  await assert.rejects(startTestNode({ nats: { urls: [url], timeoutMs: 1000 } }), (err: Error) => err.message.includes(`cannot use NATS JetStream at ${url}`));
+});
+
+test('the real Fluvio client produces and consumes R3 topics through a node on a 3-server JetStream cluster; a new node with an empty data dir sees it all', async () => {
+  const nats = await startNatsCluster(3);
+  clusters.push(nats);
+  const urls = nats.urls.split(',');
+  const first = await startTestNode({ nats: { urls } });
+  const values = Array.from({ length: 2000 }, (_, i) => `value-${i}`);
+  try {
+    const fluvio = await connectFluvio(first.endpoint);
+    await (await fluvio.admin()).createTopic('orders', topicOptions(2, 3));
+    const producer = await fluvio.topicProducer('orders');
+    await producer.sendAll(values.map((value, i): [string, string] => [`key-${i % 17}`, value]));
+    await producer.flush();
+    const stored = [0, 1].map((p) => first.replicas.get('orders', p)!.highWatermark());
+    assert.equal(stored[0]! + stored[1]!, values.length);
+  } finally {
+    await stopTestNode(first);
+  }
+  const second = await startTestNode({ nats: { urls: [urls[2]!] } });
+  try {
+    const fluvio = await connectFluvio(second.endpoint);
+    const topics = JSON.parse(await (await fluvio.admin()).listTopic()) as { name: string }[];
+    assert.deepEqual(topics.map((t) => t.name), ['orders']);
+    const seen: string[] = [];
+    for (const partition of [0, 1]) {
+      const count = second.replicas.get('orders', partition)!.highWatermark();
+      const records = await take(await (await fluvio.partitionConsumer('orders', partition)).createStream(beginning()), count);
+      seen.push(...records.map((r) => r.valueString()));
+    }
+    assert.deepEqual(seen.sort(), [...values].sort());
+    // Tail: a record produced now wakes a consumer waiting at the end (of
+    // whichever partition the producer picks).
+    const tails = await Promise.all(
+      [0, 1].map(async (partition) => {
+        const end = second.replicas.get('orders', partition)!.highWatermark();
+        const stream = await (await fluvio.partitionConsumer('orders', partition)).createStream(new Offset({ index: end, from: 'beginning' }));
+        return { first: take(stream, 1) };
+      }),
+    );
+    const producer = await fluvio.topicProducer('orders');
+    await producer.sendRecord('late', 0);
+    await producer.flush();
+    assert.equal((await Promise.any(tails.map((tail) => tail.first)))[0]!.valueString(), 'late');
+  } finally {
+    await stopTestNode(second);
+  }
+});
+
+test('on a single NATS server: -r 3 is refused clearly; NATS going away makes produces fail without a crash, and they work again once it is back', async () => {
+  const nats = await startNatsCluster(1);
+  clusters.push(nats);
+  const node = await startTestNode({ nats: { urls: [nats.servers[0]!.url], timeoutMs: 1000 } });
+  const freshet = await Freshet.connect({ endpoint: node.endpoint });
+  try {
+    await assert.rejects(freshet.admin.createTopic('triple', { partitions: 1, replicationFactor: 3 }), /replication factor 3 needs a NATS JetStream cluster of at least 3 servers/);
+    await freshet.admin.createTopic('single', { partitions: 1 });
+    const once = await freshet.producer('single', { deliveryTimeoutMs: 0 });
+    assert.equal(await once.send(null, 'before', { partition: 0 }), 0);
+    await nats.kill(0);
+    await assert.rejects(once.send(null, 'while down', { partition: 0 }), /not.*leader/i);
+    await nats.restart(0);
+    const retrying = await freshet.producer('single', { deliveryTimeoutMs: 30_000 });
+    const offset = await retrying.send(null, 'after', { partition: 0 });
+    const store = node.replicas.get('single', 0)!;
+    assert.equal(store.highWatermark(), offset + 1);
+    const fluvio = await connectFluvio(node.endpoint);
+    const records = await take(await (await fluvio.partitionConsumer('single', 0)).createStream(beginning()), store.highWatermark());
+    const got = records.map((r) => r.valueString());
+    assert.equal(got[0], 'before');
+    assert.equal(got.at(-1), 'after');
+  } finally {
+    await freshet.close();
+    await stopTestNode(node);
+  }
+});
