@@ -7,6 +7,7 @@ import { benchDataflow } from './dataflow.js';
 import { benchFreshetClient, benchFreshetTailLatency } from './freshet-client.js';
 import { benchSmartModules } from './smartmodules.js';
 import { benchSqlSink } from './sql-sink.js';
+import { benchJetStream } from './jetstream.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -67,9 +68,11 @@ async function main(): Promise<void> {
     await node.exited;
     await removeDir(dataDir);
   }
+  // JetStream backend (bench/jetstream.ts): R1/R3 produce and consume beside raw JetStream, and stream-leader fail-over.
+  const jetStreamSection = await benchJetStream(scale);
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}`);
+  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${jetStreamSection}\n`);
 }
 
 await main();
