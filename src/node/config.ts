@@ -17,6 +17,8 @@ export interface NatsNodeConfig {
   namespace?: string;
   /** Time for connecting and for each JetStream request. Default 5 s. */
   timeoutMs?: number;
+  /** Partition leases: renewal interval and how long a silent leader keeps them. Default 1 s and 5 s. */
+  lease?: { heartbeatMs: number; leaseMs: number };
 }
 
 export interface NodeConfig {

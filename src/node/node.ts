@@ -91,9 +91,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
     const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log);
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
+    if (jetstream) {
+      const self = { id: config.spuId, host: config.host, port: spuPort };
+      await life.start('partition leadership', () => jetstream.replicas.startLeading(self), () => jetstream.replicas.stopLeading());
+    }
     const sc = new TcpListener(
       'sc',
-      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort } }),
+      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort }, ...(jetstream ? { cluster: jetstream.replicas } : {}) }),
       config.limits,
       log,
     );

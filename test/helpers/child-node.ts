@@ -24,12 +24,12 @@ export interface ChildNode {
 }
 
 /** Runs `freshet cluster start` as a separate process, as a user would. */
-export async function startChildNode(dataDir: string): Promise<ChildNode> {
+export async function startChildNode(dataDir: string, extraArgs: string[] = []): Promise<ChildNode> {
   const scPort = await freePort();
   const spuPort = await freePort();
   const child = spawn(
     process.execPath,
-    [freshetBin, 'cluster', 'start', '--data-dir', dataDir, '--sc-port', String(scPort), '--spu-port', String(spuPort)],
+    [freshetBin, 'cluster', 'start', '--data-dir', dataDir, '--sc-port', String(scPort), '--spu-port', String(spuPort), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRESHET_LOG: 'warn' } },
   );
   let stderr = '';

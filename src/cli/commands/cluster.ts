@@ -10,6 +10,12 @@ import { checkDataDir, runningNodePid, startDaemon, stopLocalNode } from '../loc
 import { clusterStatusCommand } from './cluster-status.js';
 import { parseNatsUrls } from '../../storage/jetstream/urls.js';
 
+function parseSpuId(value: string): number {
+  const id = Number(value);
+  if (!Number.isInteger(id) || id < 1 || id > 0x7fff_ffff) throw new InvalidArgumentError('expected an SPU id 1-2147483647');
+  return id;
+}
+
 function parseNatsOption(value: string): string[] {
   try {
     return parseNatsUrls(value);
@@ -43,6 +49,7 @@ interface StartOptions {
   flush: FlushPolicy;
   consolePort?: number;
   nats?: string[];
+  spuId?: number;
   daemon?: boolean;
 }
 
@@ -51,6 +58,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
     if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
     if (options.nats) args.push('--nats', options.nats.join(','));
+    if (options.spuId !== undefined) args.push('--spu-id', String(options.spuId));
     const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
@@ -69,6 +77,7 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       storage: { flush: options.flush },
       ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
       ...(options.nats ? { nats: { urls: options.nats } } : {}),
+      ...(options.spuId !== undefined ? { spuId: options.spuId } : {}),
     }),
   );
   process.stderr.write(
@@ -117,6 +126,7 @@ export function clusterCommand(): Command {
         .default({ kind: 'always' }, 'always'),
     )
     .option('--nats <urls>', 'keep partitions and metadata in this NATS JetStream cluster instead of the data dir (nats://host:port[,more]); see docs/scale-out.md', parseNatsOption)
+    .option('--spu-id <id>', 'SPU id of this node; each node sharing a NATS cluster needs its own (default 5001)', parseSpuId)
     .option('--daemon', 'run in the background (log in <data-dir>/freshet.log); returns once the node answers')
     .addHelpText(
       'after',

@@ -7,7 +7,8 @@ import type { StorageConfig } from '../../storage/index.js';
 import { connectJetStream, DEFAULT_NAMESPACE, type JetStreamBackend } from '../../storage/jetstream/index.js';
 import type { TopicRegistryOptions } from '../../server/sc/topic-registry.js';
 import type { NatsNodeConfig } from '../config.js';
-import { JetStreamReplicaManager, JETSTREAM_REPLICATION_FACTORS } from './jetstream-replicas.js';
+import { JetStreamReplicaManager, JETSTREAM_REPLICATION_FACTORS, membershipExpiryMs } from './jetstream-replicas.js';
+import { DEFAULT_LEASE_TIMING } from './partition-lease.js';
 import { bucketName, openBucket } from './kv-buckets.js';
 import { kvTopicPersistence } from './kv-topics.js';
 
@@ -23,11 +24,14 @@ export async function openJetStreamNode(nats: NatsNodeConfig, dataDir: string, s
   const backend = await connectJetStream(nats.urls, { name: `freshet ${dataDir}`, ...(nats.timeoutMs !== undefined ? { timeoutMs: nats.timeoutMs } : {}) });
   try {
     const topics = await openBucket(backend, bucketName(namespace, 'topics'), log);
+    const timing = nats.lease ?? DEFAULT_LEASE_TIMING;
+    const leases = await openBucket(backend, bucketName(namespace, 'leases'), log);
+    const nodes = await openBucket(backend, bucketName(namespace, 'nodes'), log, { ttl: membershipExpiryMs(timing) });
     log.info({ nats: nats.urls.join(','), namespace }, 'partitions and metadata on NATS JetStream');
     return {
       backend,
-      replicas: new JetStreamReplicaManager(dataDir, backend, namespace, storage, log),
-      topicOptions: { persistence: kvTopicPersistence(topics), replicationFactors: JETSTREAM_REPLICATION_FACTORS },
+      replicas: new JetStreamReplicaManager(dataDir, backend, namespace, storage, leases, nodes, timing, log),
+      topicOptions: { persistence: kvTopicPersistence(topics, log), replicationFactors: JETSTREAM_REPLICATION_FACTORS },
       close: () => backend.close(),
     };
   } catch (err) {

@@ -1,7 +1,7 @@
 // The node's KV buckets on JetStream. Each is created as R3 when the NATS
 // cluster has three servers, else R1 (a single server refuses replicas).
 
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { JetStreamBackend } from '../../storage/jetstream/index.js';
@@ -13,14 +13,14 @@ export function bucketName(namespace: string, purpose: string): string {
   return `${namespace}_${purpose}`;
 }
 
-export async function openBucket(backend: JetStreamBackend, name: string, log: Logger): Promise<KV> {
+export async function openBucket(backend: JetStreamBackend, name: string, log: Logger, options: Partial<KvOptions> = {}): Promise<KV> {
   const kvm = new Kvm(backend.js);
   try {
-    return await kvm.create(name, { replicas: 3, history: 1 });
+    return await kvm.create(name, { history: 1, ...options, replicas: 3 });
   } catch (err) {
     if (!(err instanceof JetStreamApiError && REPLICAS_REFUSED.includes(err.code))) throw err;
     log.warn({ bucket: name, reason: err.message }, 'KV bucket with one replica: the NATS cluster has fewer than three servers');
-    return kvm.create(name, { replicas: 1, history: 1 });
+    return kvm.create(name, { history: 1, ...options, replicas: 1 });
   }
 }
 

@@ -63,22 +63,24 @@ export class PartitionLease {
   }
 
   /**
-   * Takes the lease when nobody holds it, or when its holder has not renewed
-   * it for a whole lease period. Returns who holds it afterwards.
+   * Takes the lease when its holder has not renewed it for a whole lease
+   * period, or when nobody holds it: at once with `takeFree` (this node is
+   * the partition's preferred leader), else after a lease period, so that
+   * partitions spread over the nodes. Returns who holds it afterwards.
    */
-  async tryAcquire(): Promise<LeaseState> {
+  async tryAcquire(takeFree = true): Promise<LeaseState> {
     if (this.revision !== undefined) return { held: true, revision: this.revision };
     const value = JSON.stringify(this.self);
     const entry = await this.kv.get(this.key);
+    const free = !entry || entry.operation !== 'PUT';
+    const holder = free ? undefined : entry.json<LeaseHolder>();
+    const revision = entry?.revision ?? 0;
+    if (!free || !takeFree) {
+      if (this.observed?.revision !== revision) this.observed = { revision, since: this.now() };
+      if (this.now() - this.observed.since < this.timing.leaseMs) return { held: false, holder };
+    }
     try {
-      if (!entry || entry.operation !== 'PUT') {
-        this.revision = entry ? await this.kv.update(this.key, value, entry.revision) : await this.kv.create(this.key, value);
-      } else {
-        const holder = entry.json<LeaseHolder>();
-        if (this.observed?.revision !== entry.revision) this.observed = { revision: entry.revision, since: this.now() };
-        if (this.now() - this.observed.since < this.timing.leaseMs) return { held: false, holder };
-        this.revision = await this.kv.update(this.key, value, entry.revision);
-      }
+      this.revision = entry ? await this.kv.update(this.key, value, entry.revision) : await this.kv.create(this.key, value);
     } catch (err) {
       if (!isCasRefusal(err)) throw err;
       return { held: false, holder: undefined };

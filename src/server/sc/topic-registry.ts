@@ -58,7 +58,11 @@ export interface TopicPersistence {
   load(): Promise<TopicDefinition[]>;
   /** Stores one change; `topics` is the whole table after it. */
   save(change: TopicEvent, topics: TopicDefinition[]): Promise<void>;
+  /** Changes other nodes sharing this persistence make, from now on. */
+  follow?(apply: (change: RemoteTopicChange) => Promise<void>): void;
 }
+
+export type RemoteTopicChange = { kind: 'created'; topic: TopicDefinition } | { kind: 'deleted'; name: string };
 
 export interface TopicRegistryOptions {
   persistence?: TopicPersistence;
@@ -140,7 +144,26 @@ export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
       registry.topics.set(topic.name, topic);
       await provisioner.createPartitions(topic);
     }
+    registry.persistence.follow?.((change) => registry.applyRemote(change));
     return registry;
+  }
+
+  /** A change another node made (a no-op when this node made it, or already knows). */
+  applyRemote(change: RemoteTopicChange): Promise<void> {
+    return this.serialized(async () => {
+      if (change.kind === 'created') {
+        if (this.topics.has(change.topic.name)) return;
+        await this.provisioner.createPartitions(change.topic);
+        this.topics.set(change.topic.name, change.topic);
+        this.emit('change', { kind: 'created', topic: change.topic });
+        return;
+      }
+      const topic = this.topics.get(change.name);
+      if (!topic) return;
+      this.topics.delete(change.name);
+      this.emit('change', { kind: 'deleted', topic });
+      await this.provisioner.deletePartitions(topic);
+    });
   }
 
   list(): TopicDefinition[] {

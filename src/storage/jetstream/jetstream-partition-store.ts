@@ -94,6 +94,34 @@ function headerNumber(msg: { headers?: { get(k: string): string } | undefined },
   return Number.isSafeInteger(value) ? value : NaN;
 }
 
+/**
+ * Makes sure the partition's stream exists: looks it up, and creates it when
+ * missing if `options.create` (several nodes may do this at once: creating
+ * an identical stream again succeeds).
+ */
+export async function ensurePartitionStream(backend: JetStreamBackend, options: JetStreamStoreOptions): Promise<void> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const name = partitionStreamName(namespace, options.topic, options.partition);
+  const where = { topic: options.topic, partition: options.partition };
+  try {
+    await backend.jsm.streams.info(name);
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === 10059)) throw storageError('UNAVAILABLE', `looking up ${name} failed: ${(err as Error).message}`, where, err);
+    if (!options.create) throw storageError('CONFIG', `stream ${name} of ${options.topic}-${options.partition} does not exist`, where);
+  }
+  const config = resolveStorageConfig(options.config);
+  try {
+    const subject = partitionSubject(namespace, options.topic, options.partition);
+    await backend.jsm.streams.add(partitionStreamConfig(name, subject, options.replicas, config, backend.maxPayload(), options.config?.maxPartitionSize !== undefined));
+  } catch (err) {
+    if (options.replicas > 1 && err instanceof JetStreamApiError && REPLICAS_REFUSED.includes(err.code)) {
+      throw storageError('CONFIG', `replication factor ${options.replicas} needs a NATS JetStream cluster of at least ${options.replicas} servers (${err.message})`, where, err);
+    }
+    throw storageError('UNAVAILABLE', `creating ${name} failed: ${(err as Error).message}`, where, err);
+  }
+}
+
 export class JetStreamPartitionStore implements PartitionStore {
   readonly streamName: string;
   readonly subject: string;
@@ -137,7 +165,7 @@ export class JetStreamPartitionStore implements PartitionStore {
     const config = resolveStorageConfig(options.config);
     const store = new JetStreamPartitionStore(backend, options.topic, options.partition, config, options.namespace ?? DEFAULT_NAMESPACE, options.cacheBytes ?? 1024 * 1024);
     try {
-      await store.ensureStream(options);
+      await ensurePartitionStream(backend, options);
       await store.catchUp();
     } catch (err) {
       await store.close();
@@ -253,24 +281,6 @@ export class JetStreamPartitionStore implements PartitionStore {
     await this.backend.jsm.streams.delete(this.streamName).catch((err: unknown) => {
       if (!(err instanceof JetStreamApiError && err.code === 10059)) throw err;
     });
-  }
-
-  private async ensureStream(options: JetStreamStoreOptions): Promise<void> {
-    try {
-      await this.backend.jsm.streams.info(this.streamName);
-      return;
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === 10059)) throw this.unavailable('looking up', err);
-      if (!options.create) throw storageError('CONFIG', `stream ${this.streamName} of ${this.topic}-${this.partition} does not exist`, this);
-    }
-    try {
-      await this.backend.jsm.streams.add(partitionStreamConfig(this.streamName, this.subject, options.replicas, this.config, this.backend.maxPayload(), options.config?.maxPartitionSize !== undefined));
-    } catch (err) {
-      if (options.replicas > 1 && err instanceof JetStreamApiError && REPLICAS_REFUSED.includes(err.code)) {
-        throw storageError('CONFIG', `replication factor ${options.replicas} needs a NATS JetStream cluster of at least ${options.replicas} servers (${err.message})`, this, err);
-      }
-      throw this.unavailable('creating', err);
-    }
   }
 
   /**
