@@ -89,7 +89,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 
     const smartmoduleService = new SmartModuleService(engine, (name) => namedSmartModule(smartmodules, name), log);
     const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService);
-    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService }), config.limits, log);
+    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService, ...(jetstream ? { consumerOffsets: jetstream.consumerOffsets } : {}) }), config.limits, log);
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
     if (jetstream) {
       const self = { id: config.spuId, host: config.host, port: spuPort };

@@ -93,3 +93,41 @@ test('on a single NATS server: -r 3 is refused clearly; NATS going away makes pr
     await stopTestNode(node);
   }
 });
+
+test('two nodes on one NATS: a consumer offset committed through node A is resumed through node B once B leads the partition', async () => {
+  const nats = await startNatsCluster(1);
+  clusters.push(nats);
+  const urls = [nats.servers[0]!.url];
+  const a = await startTestNode({ spuId: 1, nats: { urls } });
+  const b = await startTestNode({ spuId: 2, nats: { urls } });
+  try {
+    const viaA = await Freshet.connect({ endpoint: a.endpoint });
+    await viaA.admin.createTopic('positions', { partitions: 1 });
+    const producer = await viaA.producer('positions');
+    for (let i = 0; i < 10; i++) await producer.send(null, `p${i}`, { partition: 0 });
+    const reader = await viaA.consumer('positions', { partition: 0, offset: 'beginning', consumerId: 'reader' });
+    assert.deepEqual((await take(reader, 5)).map((r) => r.offset), [0, 1, 2, 3, 4]);
+    await reader.close();
+    await viaA.close();
+    await stopTestNode(a); // a clean stop gives its leases up
+    for (let waited = 0; !b.replicas.get('positions', 0); waited += 50) {
+      assert.ok(waited < 20_000, 'node B did not take the partition over');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    const viaB = await Freshet.connect({ endpoint: b.endpoint });
+    try {
+      assert.deepEqual(
+        (await viaB.listConsumerOffsets({ consumerId: 'reader' })).map(({ topic, partition, offset }) => [topic, partition, offset]),
+        [['positions', 0, 4]],
+      );
+      const again = await viaB.consumer('positions', { partition: 0, offset: 'beginning', consumerId: 'reader' });
+      assert.deepEqual((await take(again, 2)).map((r) => r.offset), [5, 6]);
+      await again.close();
+    } finally {
+      await viaB.close();
+    }
+  } finally {
+    await stopTestNode(b);
+  }
+});

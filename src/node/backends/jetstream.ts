@@ -11,11 +11,14 @@ import { JetStreamReplicaManager, JETSTREAM_REPLICATION_FACTORS, membershipExpir
 import { DEFAULT_LEASE_TIMING } from './partition-lease.js';
 import { bucketName, openBucket } from './kv-buckets.js';
 import { kvTopicPersistence } from './kv-topics.js';
+import { kvConsumerOffsets } from './kv-consumer-offsets.js';
+import type { ConsumerOffsetBackend } from '../../server/spu/consumer-offsets.js';
 
 export interface JetStreamNode {
   readonly backend: JetStreamBackend;
   readonly replicas: JetStreamReplicaManager;
   readonly topicOptions: TopicRegistryOptions;
+  readonly consumerOffsets: ConsumerOffsetBackend;
   close(): Promise<void>;
 }
 
@@ -26,11 +29,13 @@ export async function openJetStreamNode(nats: NatsNodeConfig, dataDir: string, s
     const topics = await openBucket(backend, bucketName(namespace, 'topics'), log);
     const timing = nats.lease ?? DEFAULT_LEASE_TIMING;
     const leases = await openBucket(backend, bucketName(namespace, 'leases'), log);
+    const offsets = await openBucket(backend, bucketName(namespace, 'offsets'), log);
     const nodes = await openBucket(backend, bucketName(namespace, 'nodes'), log, { ttl: membershipExpiryMs(timing) });
     log.info({ nats: nats.urls.join(','), namespace }, 'partitions and metadata on NATS JetStream');
     return {
       backend,
       replicas: new JetStreamReplicaManager(dataDir, backend, namespace, storage, leases, nodes, timing, log),
+      consumerOffsets: kvConsumerOffsets(offsets),
       topicOptions: { persistence: kvTopicPersistence(topics, log), replicationFactors: JETSTREAM_REPLICATION_FACTORS },
       close: () => backend.close(),
     };

@@ -1,6 +1,8 @@
 // The Freshet nodes sharing one NATS cluster: each node keeps a key in a KV
 // bucket whose entries expire (the bucket's max age), rewriting it every
 // heartbeat, so the keys present are the live nodes and their SPU addresses.
+// A watch on the bucket adds a joining node and drops a cleanly stopped one
+// at once; a crashed node drops out when its entry expires.
 
 import type { KV } from '@nats-io/kv';
 import type { SpuIdentity } from '../../server/sc/objects.js';
@@ -17,6 +19,7 @@ function address(spu: SpuIdentity): string {
 export class NodeMembership {
   private known = new Map<number, SpuIdentity>();
   private timer: NodeJS.Timeout | undefined;
+  private stopWatch: (() => void) | undefined;
 
   constructor(
     private readonly kv: KV,
@@ -44,6 +47,15 @@ export class NodeMembership {
       }
     }
     await this.beat();
+    const watch = await this.kv.watch();
+    this.stopWatch = () => watch.stop();
+    void (async () => {
+      for await (const entry of watch) {
+        const id = Number(entry.key.slice('spu-'.length));
+        if (entry.operation === 'PUT') this.known.set(id, entry.json<SpuIdentity>());
+        else if (id !== this.self.id) this.known.delete(id);
+      }
+    })().catch(() => {});
     this.timer = setInterval(() => void this.beat().catch(() => {}), this.heartbeatMs);
     this.timer.unref();
   }
@@ -55,6 +67,7 @@ export class NodeMembership {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopWatch?.();
     await this.kv.delete(nodeKey(this.self.id)).catch(() => {});
   }
 

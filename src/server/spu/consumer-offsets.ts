@@ -34,7 +34,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../sc/json-file.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { StreamFetchService } from './stream-fetch.js';
 
-interface StoredOffset {
+export interface StoredOffset {
   consumerId: string;
   topic: string;
   partition: number;
@@ -50,8 +50,16 @@ function keyOf(consumerId: string, topic: string, partition: number): string {
   return JSON.stringify([consumerId, topic, partition]);
 }
 
+/** Where stored consumer offsets live: a JSON file in the data dir by default, a KV bucket on the JetStream backend. */
+export interface ConsumerOffsetBackend {
+  list(): Promise<StoredOffset[]>;
+  put(consumerId: string, topic: string, partition: number, offset: number): Promise<void>;
+  delete(consumerId: string, topic: string, partition: number): Promise<boolean>;
+  dropPartition(topic: string, partition: number): Promise<void>;
+}
+
 /** The offsets, in memory and in one JSON file; writes are serialized and coalesced. */
-export class ConsumerOffsetStore {
+export class ConsumerOffsetStore implements ConsumerOffsetBackend {
   private readonly file: string;
   private readonly offsets = new Map<string, StoredOffset>();
   private loaded: Promise<void> | undefined;
@@ -141,8 +149,8 @@ export function consumerOffsetHandlers(
   replicas: ReplicaManager,
   streams: StreamFetchService,
   log: Logger,
+  store: ConsumerOffsetBackend = new ConsumerOffsetStore(replicas.dataDir),
 ): { update: RequestHandler; delete: RequestHandler; fetch: RequestHandler } {
-  const store = new ConsumerOffsetStore(replicas.dataDir);
   replicas.on('removed', (topic, partition) => {
     store.dropPartition(topic, partition).catch((err: unknown) => log.error({ err, topic, partition }, 'cannot drop consumer offsets'));
   });

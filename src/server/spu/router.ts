@@ -3,7 +3,7 @@ import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/api-keys.js';
 import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
 import type { RequestHandler, Router } from '../net/connection.js';
-import { consumerOffsetHandlers } from './consumer-offsets.js';
+import { consumerOffsetHandlers, type ConsumerOffsetBackend } from './consumer-offsets.js';
 import { fetchOffsetsHandler } from './fetch-offsets.js';
 import { produceHandler } from './produce.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -19,6 +19,8 @@ export interface SpuContext {
   streams?: StreamFetchService;
   /** Runs SmartModule chains for produce requests (stream fetches get it through `streams`). */
   smartmodules?: SmartModuleService;
+  /** Where named consumers' offsets are stored (default: the data dir). */
+  consumerOffsets?: ConsumerOffsetBackend;
 }
 
 /** The SPU's request routing: partitions' data plane. */
@@ -28,8 +30,9 @@ export function spuRouter({
   log,
   smartmodules,
   streams = new StreamFetchService(replicas, limits, log, smartmodules),
+  consumerOffsets: offsetBackend,
 }: SpuContext): Router {
-  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log);
+  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log, offsetBackend);
   const handlers = new Map<number, RequestHandler>([
     [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
     [SpuApiKey.Produce, produceHandler(replicas, log, smartmodules)],
