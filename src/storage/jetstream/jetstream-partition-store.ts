@@ -169,7 +169,7 @@ export class JetStreamPartitionStore implements PartitionStore {
       await store.catchUp();
     } catch (err) {
       await store.close();
-      throw err;
+      throw store.unavailable('opening', err);
     }
     if (config.retentionCheckIntervalMs > 0) {
       store.retentionTimer = setInterval(() => void store.refreshRetention().catch(() => {}), config.retentionCheckIntervalMs);

@@ -5,16 +5,21 @@ import { StorageError } from '../../../src/storage/index.js';
 import { startNatsCluster, type TestNatsCluster } from '../../helpers/nats-cluster.js';
 import { baseOffsetOf, makeBatch } from '../storage/helpers.js';
 
-/** Appends, retrying while JetStream is unavailable (a leader election), as a producer would. */
-async function appendRetrying(store: JetStreamPartitionStore, batch: Buffer): Promise<number> {
+/** Retries while JetStream is unavailable (a leader election), as a producer or a node's lease loop would. */
+async function retrying<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return (await store.append([Buffer.from(batch)])).baseOffset;
+      return await work();
     } catch (err) {
       if (!(err instanceof StorageError && err.code === 'UNAVAILABLE') || attempt > 100) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** Appends, retrying while JetStream is unavailable, as a producer would. */
+function appendRetrying(store: JetStreamPartitionStore, batch: Buffer): Promise<number> {
+  return retrying(async () => (await store.append([Buffer.from(batch)])).baseOffset);
 }
 
 describe('JetStream partition store, replicated', () => {
@@ -48,7 +53,7 @@ describe('JetStream partition store, replicated', () => {
       await nats.kill(leader);
       for (let i = 100; i < 200; i++) await send(i);
       assert.equal(acked.size, 200);
-      const reader = await JetStreamPartitionStore.open(backend, { topic: 'r3', partition: 0, replicas: 3, cacheBytes: 0 });
+      const reader = await retrying(() => JetStreamPartitionStore.open(backend, { topic: 'r3', partition: 0, replicas: 3, cacheBytes: 0 }));
       try {
         assert.equal(reader.highWatermark(), store.highWatermark());
         const seen: Buffer[] = [];
