@@ -4,10 +4,7 @@
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import type { JetStreamBackend } from '../../storage/jetstream/index.js';
-
-/** insufficient resources (too few servers); replicas > 1 in non-clustered mode */
-const REPLICAS_REFUSED = [10023, 10074];
+import { REPLICAS_REFUSED, type JetStreamBackend } from '../../storage/jetstream/index.js';
 
 export function bucketName(namespace: string, purpose: string): string {
   return `${namespace}_${purpose}`;

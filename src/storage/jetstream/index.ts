@@ -6,6 +6,6 @@
 export { connectJetStream, NatsUnavailableError } from './backend.js';
 export { parseNatsUrls } from './urls.js';
 export type { JetStreamBackend, JetStreamConnectOptions } from './backend.js';
-export { JetStreamPartitionStore, ensurePartitionStream, partitionStreamConfig } from './jetstream-partition-store.js';
+export { JetStreamPartitionStore, ensurePartitionStream, partitionStreamConfig, REPLICAS_REFUSED } from './jetstream-partition-store.js';
 export type { JetStreamStoreOptions, ReplicationFactor } from './jetstream-partition-store.js';
 export { DEFAULT_NAMESPACE, partitionStreamName, partitionSubject } from './naming.js';

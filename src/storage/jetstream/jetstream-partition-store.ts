@@ -57,7 +57,7 @@ const MAX_INFLIGHT_MESSAGES = 4096;
 const HEADER_ALLOWANCE = 512;
 const JS_WRONG_LAST_SEQUENCE = 10071;
 /** insufficient resources (too few servers up); replicas > 1 in non-clustered mode */
-const REPLICAS_REFUSED = [10023, 10074];
+export const REPLICAS_REFUSED: readonly number[] = [10023, 10074];
 const NANOS_PER_MS = 1_000_000;
 
 type WriterState = 'ready' | 'unsure' | 'fenced';
