@@ -131,3 +131,32 @@ test('two nodes on one NATS: a consumer offset committed through node A is resum
     await stopTestNode(b);
   }
 });
+
+test('the real Fluvio client connected to node A is sent to the leader of each partition, on A or on B', async () => {
+  const nats = await startNatsCluster(1);
+  clusters.push(nats);
+  const urls = [nats.servers[0]!.url];
+  const a = await startTestNode({ spuId: 1, nats: { urls } });
+  const b = await startTestNode({ spuId: 2, nats: { urls } });
+  try {
+    const fluvio = await connectFluvio(a.endpoint);
+    await (await fluvio.admin()).createTopic('spread', topicOptions(4, 1));
+    const ledBy = (node: typeof a) => [0, 1, 2, 3].filter((p) => node.replicas.get('spread', p) !== undefined);
+    for (let waited = 0; ledBy(a).length + ledBy(b).length < 4; waited += 50) {
+      assert.ok(waited < 20_000, `leaders: A ${ledBy(a)}, B ${ledBy(b)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(ledBy(a).length > 0 && ledBy(b).length > 0, `partitions spread: A ${ledBy(a)}, B ${ledBy(b)}`);
+    const producer = await fluvio.topicProducer('spread');
+    await producer.sendAll(Array.from({ length: 400 }, (_, i): [string, string] => [`key-${i}`, `v${i}`]));
+    await producer.flush();
+    const stored = [0, 1, 2, 3].map((p) => (a.replicas.get('spread', p) ?? b.replicas.get('spread', p))!.highWatermark());
+    assert.equal(stored.reduce((x, y) => x + y, 0), 400);
+    const onB = ledBy(b)[0]!;
+    const records = await take(await (await fluvio.partitionConsumer('spread', onB)).createStream(beginning()), stored[onB]!);
+    assert.equal(records.length, stored[onB]);
+  } finally {
+    await stopTestNode(a);
+    await stopTestNode(b);
+  }
+});
