@@ -76,6 +76,14 @@ test('node A SIGKILLed mid-produce, then one NATS server SIGKILLed: every acknow
 
   const acked: Ack[] = [];
   let killed = false;
+  // A consumer through node B on every partition from the start: the streams
+  // from A's partitions break when A dies and must resume on B at their offset.
+  const viaBConsumer = await Freshet.connect({ endpoint: b.endpoint });
+  const consumed = new Map<number, string[]>(Array.from({ length: PARTITIONS }, (_, p) => [p, []]));
+  const consumer = await untilB(() => viaBConsumer.consumer('events', { offset: 'beginning' }));
+  const consuming = (async () => {
+    for await (const record of consumer) consumed.get(record.partition)!.push(record.valueString());
+  })();
   const reached = await produce(viaA, 0, RECORDS, acked, async (sent) => {
     if (!killed && sent >= RECORDS / 3) {
       killed = true;
@@ -108,9 +116,31 @@ test('node A SIGKILLed mid-produce, then one NATS server SIGKILLed: every acknow
     // In send order: acknowledged offsets grow with the record number.
     const bySend = [...mine].sort((x, y) => Number(x.value.slice(1)) - Number(y.value.slice(1)));
     for (let i = 1; i < bySend.length; i++) assert.ok(bySend[i]!.offset > bySend[i - 1]!.offset, `partition ${partition}: ${bySend[i]!.value} after ${bySend[i - 1]!.value}`);
+    assert.deepEqual(await consumedUpTo(consumed, partition, stored.length), stored, `partition ${partition} as the tailing consumer saw it`);
     // Exactly once per acknowledgement: an acknowledged value is stored once.
     const counts = new Map<string, number>();
     for (const value of stored) counts.set(value, (counts.get(value) ?? 0) + 1);
     for (const ack of mine) assert.equal(counts.get(ack.value), 1, `${ack.value} stored ${counts.get(ack.value)} times`);
   }
+  await consumer.close();
+  await consuming.catch(() => {});
+  await viaBConsumer.close();
 });
+
+/** Node B learns of a topic created on A through the topic bucket's watch, a moment later. */
+async function untilB<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= 100 || !/not found/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Waits (bounded) until the tailing consumer got `count` records of a partition. */
+async function consumedUpTo(consumed: Map<number, string[]>, partition: number, count: number): Promise<string[]> {
+  for (let waited = 0; consumed.get(partition)!.length < count && waited < 30_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  return consumed.get(partition)!.slice(0, count);
+}
