@@ -11,6 +11,9 @@ import { connectJetStream, JetStreamPartitionStore, type JetStreamBackend } from
 import { StorageError } from '../src/storage/index.js';
 import { startNatsCluster, type TestNatsCluster } from '../test/helpers/nats-cluster.js';
 import { makeBatch } from '../test/unit/storage/helpers.js';
+import { startChildNode, type ChildNode } from '../test/helpers/child-node.js';
+import { removeDir, tempDir } from '../test/helpers/test-node.js';
+import { Freshet } from '../src/client/index.js';
 
 /** Records per batch as Fluvio's producer makes them (16 KiB batches). */
 const BATCH_BYTES = 16 * 1024;
@@ -103,9 +106,48 @@ async function benchFailover(nats: TestNatsCluster, backend: JetStreamBackend): 
   return ms;
 }
 
+/**
+ * Two Freshet nodes on one NATS server; a producer through the node that does
+ * not lead the partition sends one record after another while the leading
+ * node is SIGKILLed: last ack from the dead leader → first ack from the new.
+ */
+export async function benchNodeFailover(nats: TestNatsCluster): Promise<number> {
+  const dirs = [await tempDir(), await tempDir()];
+  const nodes: ChildNode[] = [];
+  try {
+    for (const [i, dir] of dirs.entries()) nodes.push(await startChildNode(dir!, ['--nats', nats.urls, '--spu-id', String(i + 1), '--console-port', '0']));
+    const admin = await Freshet.connect({ endpoint: nodes[0]!.endpoint });
+    await admin.admin.createTopic('failover', { partitions: 1 });
+    let leader: number | undefined;
+    for (let waited = 0; leader === undefined && waited < 20_000; waited += 50) {
+      leader = (await admin.admin.listPartitions('failover'))[0]?.leader;
+      if (leader !== 1 && leader !== 2) {
+        leader = undefined;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await admin.close();
+    if (leader === undefined) throw new Error('no node took the partition');
+    const victim = nodes[leader - 1]!;
+    const client = await Freshet.connect({ endpoint: nodes[2 - leader]!.endpoint });
+    const producer = await client.producer('failover', { deliveryTimeoutMs: 60_000, lingerMs: 0 });
+    for (let i = 0; i < 20; i++) await producer.send(null, `warm-${i}`, { partition: 0 });
+    const lastAck = performance.now();
+    victim.process.kill('SIGKILL');
+    await producer.send(null, 'after', { partition: 0 });
+    const ms = performance.now() - lastAck;
+    await client.close();
+    return ms;
+  } finally {
+    for (const node of nodes) node.process.kill('SIGKILL');
+    for (const dir of dirs) await removeDir(dir!);
+  }
+}
+
 export async function benchJetStream(scale = 1): Promise<string> {
   const rows: Row[] = [];
   let failoverMs: number;
+  let nodeFailoverMs: number;
   const sizes: [number, number][] = [
     [20_000 * scale, 1024],
     [100_000 * scale, 100],
@@ -118,6 +160,7 @@ export async function benchJetStream(scale = 1): Promise<string> {
       rows.push(await benchRaw(backend, 'R1', 1, Math.min(records, 20_000 * scale), bytes));
     }
     await backend.close();
+    nodeFailoverMs = await benchNodeFailover(single);
   } finally {
     await single.stop();
   }
@@ -142,6 +185,7 @@ export async function benchJetStream(scale = 1): Promise<string> {
     ...lines,
     '',
     `Stream leader SIGKILLed (R3): ${Math.round(failoverMs)} ms from the last acknowledged append to the first one after.`,
+    `Leading Freshet node SIGKILLed (default lease: 1 s heartbeat, 5 s lease): ${Math.round(nodeFailoverMs)} ms from the last acknowledged produce to the first one through the new leader.`,
   ].join('\n');
 }
 
