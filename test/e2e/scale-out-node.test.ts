@@ -11,6 +11,22 @@ after(async () => {
   for (const cluster of clusters) await cluster.stop();
 });
 
+/** Nodes A (SPU 1) and B (SPU 2) sharing one NATS server. */
+async function twoNodesOnOneNats() {
+  const nats = await startNatsCluster(1);
+  clusters.push(nats);
+  const urls = [nats.servers[0]!.url];
+  return { a: await startTestNode({ spuId: 1, nats: { urls } }), b: await startTestNode({ spuId: 2, nats: { urls } }) };
+}
+
+/** Waits (at most 20 s) for a condition another node brings about through NATS. */
+async function waitUntil(condition: () => boolean, what: () => string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 50) {
+    assert.ok(waited < 20_000, what());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const beginning = () => new Offset({ index: 0, from: 'beginning' });
 const topicOptions = (partitions: number, replicationFactor: number) => ({ partitions, replicationFactor, ignoreRackAssignment: false });
 
@@ -95,11 +111,7 @@ test('on a single NATS server: -r 3 is refused clearly; NATS going away makes pr
 });
 
 test('two nodes on one NATS: a consumer offset committed through node A is resumed through node B once B leads the partition', async () => {
-  const nats = await startNatsCluster(1);
-  clusters.push(nats);
-  const urls = [nats.servers[0]!.url];
-  const a = await startTestNode({ spuId: 1, nats: { urls } });
-  const b = await startTestNode({ spuId: 2, nats: { urls } });
+  const { a, b } = await twoNodesOnOneNats();
   try {
     const viaA = await Freshet.connect({ endpoint: a.endpoint });
     await viaA.admin.createTopic('positions', { partitions: 1 });
@@ -110,10 +122,7 @@ test('two nodes on one NATS: a consumer offset committed through node A is resum
     await reader.close();
     await viaA.close();
     await stopTestNode(a); // a clean stop gives its leases up
-    for (let waited = 0; !b.replicas.get('positions', 0); waited += 50) {
-      assert.ok(waited < 20_000, 'node B did not take the partition over');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(() => b.replicas.get('positions', 0) !== undefined, () => 'node B did not take the partition over');
 
     const viaB = await Freshet.connect({ endpoint: b.endpoint });
     try {
@@ -133,19 +142,12 @@ test('two nodes on one NATS: a consumer offset committed through node A is resum
 });
 
 test('the real Fluvio client connected to node A is sent to the leader of each partition, on A or on B', async () => {
-  const nats = await startNatsCluster(1);
-  clusters.push(nats);
-  const urls = [nats.servers[0]!.url];
-  const a = await startTestNode({ spuId: 1, nats: { urls } });
-  const b = await startTestNode({ spuId: 2, nats: { urls } });
+  const { a, b } = await twoNodesOnOneNats();
   try {
     const fluvio = await connectFluvio(a.endpoint);
     await (await fluvio.admin()).createTopic('spread', topicOptions(4, 1));
     const ledBy = (node: typeof a) => [0, 1, 2, 3].filter((p) => node.replicas.get('spread', p) !== undefined);
-    for (let waited = 0; ledBy(a).length + ledBy(b).length < 4; waited += 50) {
-      assert.ok(waited < 20_000, `leaders: A ${ledBy(a)}, B ${ledBy(b)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(() => ledBy(a).length + ledBy(b).length === 4, () => `leaders: A ${ledBy(a)}, B ${ledBy(b)}`);
     assert.ok(ledBy(a).length > 0 && ledBy(b).length > 0, `partitions spread: A ${ledBy(a)}, B ${ledBy(b)}`);
     const producer = await fluvio.topicProducer('spread');
     await producer.sendAll(Array.from({ length: 400 }, (_, i): [string, string] => [`key-${i}`, `v${i}`]));
