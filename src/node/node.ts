@@ -85,9 +85,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await mkdir(path.dirname(reserve.file), { recursive: true });
     if (!(await reserve.take())) log.warn({ dataDir: config.dataDir }, 'the disk is full: no space reserve for metadata writes until room is made');
     life.onClose('space reserve', registerSpaceReserve(config.dataDir, reserve));
-    const replicas = await life.start('partitions', () => new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
+    const nats = config.nats;
+    const jetstream = nats
+      ? await life.start(
+          'nats',
+          async () => (await import('./backends/jetstream.js')).openJetStreamNode(nats, config.dataDir, config.storage, log),
+          (backends) => backends.close(),
+        )
+      : undefined;
+    const replicas = await life.start('partitions', () => jetstream?.replicas ?? new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
     const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
-    const topics = await TopicRegistry.open(config.dataDir, replicas);
+    const topics = await TopicRegistry.open(config.dataDir, replicas, jetstream?.topicOptions);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
     const security = await openSecurity(config, log);
 
@@ -100,11 +108,39 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService, security.authorizer);
     // One budget of request bytes held in memory for every listener of the node.
     const requestBytes = new RequestByteBudget(config.limits.maxNodeInFlightRequestBytes);
-    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService, authorizer: security.authorizer }), config.limits, log, security.listener, requestBytes);
+    const spu = new TcpListener(
+      'spu',
+      spuRouter({
+        replicas,
+        limits: config.limits,
+        log,
+        streams,
+        smartmodules: smartmoduleService,
+        authorizer: security.authorizer,
+        ...(jetstream ? { consumerOffsets: jetstream.consumerOffsets } : {}),
+      }),
+      config.limits,
+      log,
+      security.listener,
+      requestBytes,
+    );
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
+    if (jetstream) {
+      const self = { id: config.spuId, host: config.host, port: spuPort };
+      await life.start('partition leadership', () => jetstream.replicas.startLeading(self), () => jetstream.replicas.stopLeading());
+    }
     const sc = new TcpListener(
       'sc',
-      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort }, authorizer: security.authorizer }),
+      scRouter({
+        topics,
+        smartmodules,
+        replicas,
+        limits: config.limits,
+        log,
+        spu: { id: config.spuId, host: config.host, port: spuPort },
+        authorizer: security.authorizer,
+        ...(jetstream ? { cluster: jetstream.replicas } : {}),
+      }),
       config.limits,
       log,
       security.listener,
