@@ -11,6 +11,7 @@ import { benchSoak } from './soak.js';
 import { benchSmartModules } from './smartmodules.js';
 import { benchKafka } from './kafka.js';
 import { benchSqlSink } from './sql-sink.js';
+import { benchJetStream } from './jetstream.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -91,9 +92,13 @@ async function main(): Promise<void> {
   // Memory (bench/memory.ts) and the soak (bench/soak.ts) start nodes of their own: a fresh process to measure.
   const memorySection = await benchMemory(scale);
   const soakSection = soakMinutes === undefined ? '' : `\n${await benchSoak(soakMinutes)}`;
+  // JetStream backend (bench/jetstream.ts): R1/R3 produce and consume beside raw JetStream, and stream-leader fail-over.
+  const jetStreamSection = await benchJetStream(scale);
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
-  process.stdout.write(`Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}\n${memorySection}${soakSection}`);
+  process.stdout.write(
+    `Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}\n${memorySection}${soakSection}\n${jetStreamSection}\n`,
+  );
 }
 
 await main();

@@ -10,9 +10,11 @@ CREATE TABLE IF NOT EXISTS product_windows (
   sales_rank INTEGER,
   reviews INTEGER,
   stock INTEGER,
+  filled INTEGER,
   delta REAL,
   pct_change REAL,
-  rolling_mean REAL
+  rolling_mean REAL,
+  price_pct_change REAL
 );
 CREATE INDEX IF NOT EXISTS product_windows_product ON product_windows (product, window_start);
 CREATE INDEX IF NOT EXISTS product_windows_brand ON product_windows (brand, window_start);
@@ -25,7 +27,9 @@ CREATE TABLE IF NOT EXISTS brand_correlations (
   window_start INTEGER NOT NULL,
   window_end INTEGER NOT NULL,
   windows INTEGER,
+  correlation TEXT,
   points INTEGER,
-  r REAL
+  r REAL,
+  p REAL
 );
 CREATE INDEX IF NOT EXISTS brand_correlations_brand ON brand_correlations (brand, window_start);

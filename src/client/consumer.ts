@@ -237,9 +237,10 @@ class PartitionStream {
         failingSince ??= now;
         const retryable = isRetryable(err) || (err instanceof ServerError && NOT_LEADER_CODES.has(err.errorCode));
         if (retryable && now - failingSince < this.consumer.reconnectTimeoutMs) {
-          if (err instanceof ServerError) {
-            this.leader = (await this.consumer.refreshLeaders().catch(() => undefined))?.[this.partition] ?? this.leader;
-          }
+          // Not leader, or the leader's node unreachable: the partition may
+          // have moved to another node (several nodes on one JetStream
+          // cluster), so look its leader up again either way.
+          this.leader = (await this.consumer.refreshLeaders().catch(() => undefined))?.[this.partition] ?? this.leader;
           await sleep(backoffDelay(attempt++, RECONNECT_BACKOFF));
           continue;
         }

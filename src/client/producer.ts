@@ -820,7 +820,12 @@ export class Producer {
     try {
       const transport = batches.some((batch) => !(batch.retryReason instanceof ServerError));
       const delay = transport ? backoffDelay(lane.attempt, { minMs: this.options.retryBackoffMs, maxMs: this.options.maxRetryBackoffMs }) : 0;
-      if (transport) lane.attempt++;
+      // An unreachable leader may mean the partition moved to another node
+      // (several nodes on one JetStream cluster): look the leaders up again.
+      if (transport) {
+        lane.attempt++;
+        lane.refreshLeaders = true;
+      }
       const now = Date.now();
       const again: Batch[] = [];
       const expired = new Map<Error | undefined, Batch[]>();
@@ -842,10 +847,20 @@ export class Producer {
       if (again.length > 0) {
         if (lane.refreshLeaders) {
           lane.refreshLeaders = false;
-          try {
-            this.leaders = (await this.context.metadata.leaders(this.topic)).leaders;
+          // Bounded by the batches' deadline: when the SC is down too, the
+          // lookup would otherwise outlast the delivery timeout.
+          const lookup = this.context.metadata.leaders(this.topic);
+          lookup.catch(() => {});
+          const deadline = Math.min(...again.map((batch) => batch.deadline));
+          let timer: NodeJS.Timeout | undefined;
+          const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), undefined)));
+          const found = await Promise.race([lookup.then(({ leaders }) => leaders), expiry])
+            .catch(() => null)
+            .finally(() => clearTimeout(timer));
+          if (found) {
+            this.leaders = found;
             this.mapLanes();
-          } catch {
+          } else if (found === null) {
             await sleep(this.options.retryBackoffMs);
           }
         }

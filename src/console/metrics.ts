@@ -11,7 +11,9 @@
 //   freshet_dataflow_<metric>_total{dataflow,service}    engine counters (records,
 //                                                        items, filtered, failed, late,
 //                                                        windows_closed, window_results,
-//                                                        correlations)
+//                                                        correlations, filled_results, refused,
+//                                                        keys_retired, keys_evicted)
+//   freshet_dataflow_keys{dataflow,service}, freshet_dataflow_groups   state held now
 //   freshet_dataflow_watermark_seconds{dataflow,service}
 //   freshet_connector_up{connector,type}, freshet_connector_records_total,
 //   freshet_connector_dead_letters_total, freshet_connector_restarts_total
@@ -41,6 +43,10 @@ const DATAFLOW_COUNTERS: [metric: string, field: string, help: string][] = [
   ['windows_closed', 'windowsClosed', 'windows closed'],
   ['window_results', 'windowResults', 'window results emitted (one per key and window)'],
   ['correlations', 'correlations', 'correlation results emitted'],
+  ['filled_results', 'filledResults', 'window results filled for keys without events in the step'],
+  ['refused', 'refused', 'items refused by a state limit (max-keys, max-groups, max-pairs)'],
+  ['keys_retired', 'keysRetired', 'keys whose state was freed after retire-after steps without events'],
+  ['keys_evicted', 'keysEvicted', 'keys whose state was freed to make room under max-keys'],
 ];
 
 /** Sets a counter to values read elsewhere (prom-client counters only go up: reset, then add). */
@@ -118,6 +124,18 @@ export function createMetrics(sources: MetricsSources): Registry {
         for (const flow of read()) for (const s of flow.services) if (s.watermark !== null) this.set({ dataflow: flow.name, service: s.service }, s.watermark / 1000);
       },
     });
+    for (const [metric, field, help] of [['keys', 'keys', 'keys with state'], ['groups', 'groups', 'groups with keys']] as const) {
+      new Gauge({
+        name: `freshet_dataflow_${metric}`,
+        help,
+        labelNames: ['dataflow', 'service'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const flow of read()) for (const s of flow.services) this.set({ dataflow: flow.name, service: s.service }, Number((s.metrics as Record<string, unknown>)[field] ?? 0));
+        },
+      });
+    }
     for (const [metric, field, help] of DATAFLOW_COUNTERS) {
       new Counter({
         name: `freshet_dataflow_${metric}_total`,

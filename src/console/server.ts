@@ -4,6 +4,7 @@
 //   GET  /                          the web page: dataflows and live plots of their series (static/)
 //   GET  /assets/<file>             its script and style; /assets/uplot/* = node_modules/uplot/dist
 //   GET  /api/node                  the node: endpoints, data dir, topics
+//   GET  /api/topics..., /api/pipeline  the topic browser and the pipeline graph (explore.ts)
 //   /dataflows...                   the dataflow API (src/dataflow/http.ts): list, status, state
 //                                   queries, keys, the SSE change feed, and (managed dataflows)
 //                                   create / stop / start / delete
@@ -26,6 +27,7 @@ import { ADMIN_FILE, handleConnectorRequest } from '../connectors/admin-http.js'
 import { CONNECTORS_DIR, type ConnectorManager } from '../connectors/manager.js';
 import { registerDataflowRoutes, type DataflowHost } from '../dataflow/http.js';
 import { writeJsonAtomic } from '../common/index.js';
+import { registerExploreRoutes } from './explore.js';
 
 export const DEFAULT_CONSOLE_PORT = 9080;
 export const CONSOLE_FILE = 'console.json';
@@ -33,6 +35,7 @@ export const CONSOLE_FILE = 'console.json';
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 const STATIC_FILES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'explore.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 const UPLOT_FILES: Record<string, string> = {
@@ -95,6 +98,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   }
 
   const routes = options.dataflows ? registerDataflowRoutes(app, options.dataflows) : undefined;
+  const explore = registerExploreRoutes(app, {
+    endpoint: () => String(options.node().endpoint),
+    ...(options.dataflows ? { dataflows: options.dataflows } : {}),
+    ...(options.connectors ? { connectors: options.connectors } : {}),
+  });
   if (!options.dataflows) app.get('/dataflows', async () => []);
 
   const connectors = options.connectors;
@@ -134,6 +142,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     port,
     async close() {
       routes?.closeFeeds();
+      await explore.close();
       await app.close();
       await Promise.all(files.map((file) => rm(file, { force: true })));
     },

@@ -9,6 +9,8 @@
 // arrival on a tie), so it does not depend on how partitions interleave.
 // `distinct` is exact (a set of the values' JSON text).
 
+import type { FillRule } from './spec.js';
+
 export type AggregateOp = 'count' | 'sum' | 'min' | 'max' | 'mean' | 'last' | 'distinct';
 
 export const AGGREGATE_OPS: readonly AggregateOp[] = ['count', 'sum', 'min', 'max', 'mean', 'last', 'distinct'];
@@ -105,6 +107,12 @@ const AGGREGATORS: Record<AggregateOp, Aggregator> = {
     fromJSON: (j) => new Set(j as string[]),
   },
 };
+
+/** What a step without events holds by default: counts and sums are 0, a last value carries forward, the others are null. */
+export function defaultFill(op: AggregateOp): FillRule {
+  if (op === 'count' || op === 'sum' || op === 'distinct') return 'zero';
+  return op === 'last' ? 'previous' : 'none';
+}
 
 export function aggregator(op: AggregateOp): Aggregator {
   return AGGREGATORS[op];

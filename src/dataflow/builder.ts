@@ -18,11 +18,16 @@
 
 import { AGGREGATE_OPS, type AggregateOp } from './aggregates.js';
 import { parseDuration } from './duration.js';
-import { compileExpression } from './expr.js';
+import { expressionFn } from './expr.js';
 import {
   DEFAULT_CHECKPOINT,
   DEFAULT_HISTORY,
+  DEFAULT_LIMITS,
+  DEFAULT_MIN_POINTS,
+  DEFAULT_RETIRE_AFTER,
   type AggregateSpec,
+  type FillRule,
+  type StateLimits,
   type CheckpointPolicy,
   type CorrelationSpec,
   type DataflowSpec,
@@ -44,6 +49,23 @@ export type Fn<T> = ((value: any, meta: import('./spec.js').RecordMeta) => T) | 
 
 export class DataflowSpecError extends Error {}
 
+/** A service with nothing configured yet: the defaults both front ends start from. */
+export function newService(name: string): ServiceSpec {
+  return {
+    name,
+    sources: [],
+    transforms: [],
+    aggregates: [],
+    series: [],
+    correlations: [],
+    timeSteps: 'dense',
+    retireAfter: DEFAULT_RETIRE_AFTER,
+    limits: { ...DEFAULT_LIMITS },
+    sinks: [],
+    history: DEFAULT_HISTORY,
+  };
+}
+
 /** A SmartModule operator: registered on the node by name, or a path to a .wasm file. */
 export function smartmodule(uses: string, params?: Record<string, string>): SmartModuleRef {
   return params ? { uses, params } : { uses };
@@ -51,8 +73,7 @@ export function smartmodule(uses: string, params?: Record<string, string>): Smar
 
 function toFn<T>(fn: Fn<T>, label: string): { fn: ValueFn<T>; label: string } {
   if (typeof fn === 'function') return { fn: fn as ValueFn<T>, label: fn.name ? `${label} ${fn.name}()` : label };
-  const compiled = compileExpression(fn);
-  return { fn: (value, meta) => compiled({ value, key: meta.key, timestamp: meta.timestamp, topic: meta.topic, partition: meta.partition, offset: meta.offset }) as T, label: `${label} \`${fn}\`` };
+  return { fn: expressionFn(fn) as ValueFn<T>, label: `${label} \`${fn}\`` };
 }
 
 export interface WindowShape {
@@ -73,15 +94,22 @@ export function sliding(size: string | number, slide: string | number): WindowSh
 export interface AggregateDef {
   op: AggregateOp;
   field?: Fn<unknown>;
+  /** What a step without events holds (dense time steps); default by op (see defaultFill). */
+  fill?: FillRule;
 }
 
-export const count = (): AggregateDef => ({ op: 'count' });
-export const sum = (field: Fn<unknown>): AggregateDef => ({ op: 'sum', field });
-export const min = (field: Fn<unknown>): AggregateDef => ({ op: 'min', field });
-export const max = (field: Fn<unknown>): AggregateDef => ({ op: 'max', field });
-export const mean = (field: Fn<unknown>): AggregateDef => ({ op: 'mean', field });
-export const last = (field: Fn<unknown>): AggregateDef => ({ op: 'last', field });
-export const distinct = (field: Fn<unknown>): AggregateDef => ({ op: 'distinct', field });
+export interface AggregateOptions {
+  fill?: FillRule;
+}
+
+const def = (op: AggregateOp, field: Fn<unknown> | undefined, options: AggregateOptions): AggregateDef => ({ op, ...(field !== undefined ? { field } : {}), ...options });
+export const count = (options: AggregateOptions = {}): AggregateDef => def('count', undefined, options);
+export const sum = (field: Fn<unknown>, options: AggregateOptions = {}): AggregateDef => def('sum', field, options);
+export const min = (field: Fn<unknown>, options: AggregateOptions = {}): AggregateDef => def('min', field, options);
+export const max = (field: Fn<unknown>, options: AggregateOptions = {}): AggregateDef => def('max', field, options);
+export const mean = (field: Fn<unknown>, options: AggregateOptions = {}): AggregateDef => def('mean', field, options);
+export const last = (field: Fn<unknown>, options: AggregateOptions = {}): AggregateDef => def('last', field, options);
+export const distinct = (field: Fn<unknown>, options: AggregateOptions = {}): AggregateDef => def('distinct', field, options);
 
 export interface WindowOptions {
   grace?: string | number;
@@ -90,12 +118,48 @@ export interface WindowOptions {
   late?: 'drop' | { sideOutput: string };
 }
 
+/** A correlation as written (YAML or .correlate()). */
+export interface CorrelationOptions {
+  /** Fact of the first key; y: of the second (default x). */
+  x: string;
+  y?: string;
+  /** The last N steps. */
+  windows: number;
+  /** y is taken `lag` steps before x. Default 0. */
+  lag?: number;
+  /** Explicit key pairs; or withinGroups: every two keys of a group; or sameKey: x against y of each key. */
+  pairs?: [string, string][];
+  withinGroups?: boolean;
+  sameKey?: boolean;
+  top?: number;
+  minPoints?: number;
+}
+
+/** The spec of a correlation; its name is x, or x~y, with @lag when lagged. */
+export function correlationSpec(o: CorrelationOptions): CorrelationSpec {
+  const y = o.y ?? o.x;
+  const lag = o.lag ?? 0;
+  const between = o.sameKey ? 'key' : o.withinGroups ? 'group' : 'pairs';
+  return {
+    name: `${o.x}${y === o.x ? '' : `~${y}`}${lag === 0 ? '' : `@${lag}`}`,
+    x: o.x,
+    y,
+    windows: o.windows,
+    lag,
+    between,
+    ...(o.pairs !== undefined ? { pairs: o.pairs } : {}),
+    ...(o.top !== undefined ? { top: o.top } : {}),
+    minPoints: o.minPoints ?? DEFAULT_MIN_POINTS,
+  };
+}
+
 export interface SeriesOptions {
   of: string;
   delta?: boolean;
   pctChange?: boolean;
   rollingMean?: number;
-  correlation?: CorrelationSpec;
+  /** A correlation of this fact (same fact across keys). */
+  correlation?: Omit<CorrelationOptions, 'x' | 'y'>;
 }
 
 type OperatorArg = Fn<unknown> | SmartModuleRef;
@@ -117,7 +181,7 @@ export class ServiceBuilder {
     private readonly parent: DataflowBuilder,
     name: string,
   ) {
-    this.spec = { name, sources: [], transforms: [], aggregates: [], sinks: [], history: DEFAULT_HISTORY };
+    this.spec = newService(name);
   }
 
   /** Reads a topic (several sources merge). */
@@ -175,7 +239,7 @@ export class ServiceBuilder {
 
   aggregate(defs: Record<string, AggregateDef>): this {
     for (const [name, def] of Object.entries(defs)) {
-      const agg: AggregateSpec = { name, op: def.op };
+      const agg: AggregateSpec = { name, op: def.op, ...(def.fill !== undefined ? { fill: def.fill } : {}) };
       if (def.field !== undefined) {
         const { fn, label } = toFn(def.field, `${this.spec.name}.aggregate.${name}`);
         agg.field = fn;
@@ -190,14 +254,38 @@ export class ServiceBuilder {
     return this.aggregate({ [name]: count() });
   }
 
+  /** A fact's series (call once per fact). */
   series(options: SeriesOptions): this {
-    this.spec.series = {
+    this.spec.series.push({
       of: options.of,
       delta: options.delta ?? false,
       pctChange: options.pctChange ?? false,
       ...(options.rollingMean !== undefined ? { rollingMean: options.rollingMean } : {}),
-      ...(options.correlation !== undefined ? { correlation: options.correlation } : {}),
-    };
+    });
+    if (options.correlation !== undefined) this.correlate({ ...options.correlation, x: options.of });
+    return this;
+  }
+
+  /** A rolling correlation: fact x against fact y, of the same key, of listed pairs, or within groups. */
+  correlate(options: CorrelationOptions): this {
+    this.spec.correlations.push(correlationSpec(options));
+    return this;
+  }
+
+  /** dense (default): every step from a key's first; sparse: only steps with events. */
+  timeSteps(mode: 'dense' | 'sparse'): this {
+    this.spec.timeSteps = mode;
+    return this;
+  }
+
+  /** Steps without events after which a key's state is freed (default 1,000). */
+  retireAfter(steps: number): this {
+    this.spec.retireAfter = steps;
+    return this;
+  }
+
+  limits(limits: Partial<StateLimits>): this {
+    this.spec.limits = { ...this.spec.limits, ...limits };
     return this;
   }
 
@@ -292,6 +380,8 @@ export function dataflow(name: string, options: { version?: string } = {}): Data
   return new DataflowBuilder(name, options.version);
 }
 
+export const FILL_RULES: readonly FillRule[] = ['zero', 'previous', 'none'];
+
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Checks what both front ends could get wrong; messages name the service and field. */
@@ -310,7 +400,7 @@ export function validateSpec(spec: DataflowSpec): void {
     if (!Number.isInteger(s.history) || s.history < 1) fail(`${at}.history: expected an integer ≥ 1`);
     const w = s.window;
     if (!w) {
-      if (s.aggregates.length > 0 || s.series) fail(`${at}: aggregates and series need a window`);
+      if (s.aggregates.length > 0 || s.series.length > 0 || s.correlations.length > 0) fail(`${at}: aggregates, series and correlations need a window`);
       continue;
     }
     if (!(w.size > 0)) fail(`${at}.window: the duration must be > 0`);
@@ -323,22 +413,38 @@ export function validateSpec(spec: DataflowSpec): void {
       aggNames.add(a.name);
       if (!AGGREGATE_OPS.includes(a.op)) fail(`${at}.aggregate.${a.name}: unknown aggregate "${a.op}" (${AGGREGATE_OPS.join(', ')})`);
       if (a.op !== 'count' && !a.field) fail(`${at}.aggregate.${a.name}: ${a.op} needs the field it aggregates`);
+      if (a.fill !== undefined && !FILL_RULES.includes(a.fill)) fail(`${at}.aggregate.${a.name}.fill: expected one of ${FILL_RULES.join(', ')}`);
     }
-    const series = s.series;
-    if (series) {
-      if (!aggNames.has(series.of)) fail(`${at}.series.of: "${series.of}" is not an aggregate of the window (${[...aggNames].join(', ')})`);
-      if (series.rollingMean !== undefined && (!Number.isInteger(series.rollingMean) || series.rollingMean < 1)) {
-        fail(`${at}.series.rolling-mean.windows: expected an integer ≥ 1`);
-      }
-      const c = series.correlation;
-      if (c) {
-        if (!Number.isInteger(c.windows) || c.windows < 2) fail(`${at}.series.correlation.windows: expected an integer ≥ 2`);
-        if (!c.withinGroups && (c.pairs ?? []).length === 0) fail(`${at}.series.correlation: give pairs, or within: group`);
-        if (c.withinGroups && !s.group) fail(`${at}.series.correlation.within: group needs a group (partition.group / .group())`);
-        for (const pair of c.pairs ?? []) {
-          if (!Array.isArray(pair) || pair.length !== 2 || pair.some((k) => typeof k !== 'string')) fail(`${at}.series.correlation.pairs: each pair is [keyA, keyB]`);
+    const facts = new Set<string>();
+    for (const series of s.series) {
+      const here = `${at}.series.${series.of}`;
+      if (!aggNames.has(series.of)) fail(`${here}: "${series.of}" is not an aggregate of the window (${[...aggNames].join(', ')})`);
+      if (facts.has(series.of)) fail(`${here}: a second series of the same aggregate`);
+      facts.add(series.of);
+      if (series.rollingMean !== undefined && (!Number.isInteger(series.rollingMean) || series.rollingMean < 1)) fail(`${here}.rolling-mean: expected an integer ≥ 1`);
+    }
+    const correlationNames = new Set<string>();
+    for (const c of s.correlations) {
+      const here = `${at}.correlations.${c.name}`;
+      if (correlationNames.has(c.name)) fail(`${here}: a second correlation of the same facts and lag`);
+      correlationNames.add(c.name);
+      for (const f of [c.x, c.y]) if (!aggNames.has(f)) fail(`${here}: "${f}" is not an aggregate of the window (${[...aggNames].join(', ')})`);
+      if (!Number.isInteger(c.windows) || c.windows < 3) fail(`${here}.windows: expected an integer ≥ 3 (r needs 3 points)`);
+      if (!Number.isInteger(c.lag) || c.lag < 0) fail(`${here}.lag: expected an integer ≥ 0`);
+      if (!Number.isInteger(c.minPoints) || c.minPoints < 3) fail(`${here}.min-points: expected an integer ≥ 3`);
+      if (c.top !== undefined && (!Number.isInteger(c.top) || c.top < 1)) fail(`${here}.top: expected an integer ≥ 1`);
+      if (c.between === 'key' && c.x === c.y && c.lag === 0) fail(`${here}: a fact against itself in the same key is always 1; give y: another fact, or a lag`);
+      if (c.between === 'group' && !s.group) fail(`${here}.within: group needs a group (partition.group / .group())`);
+      if (c.between === 'pairs') {
+        if ((c.pairs ?? []).length === 0) fail(`${here}: give pairs, within: group, or between: key`);
+        for (const pair of c.pairs!) {
+          if (!Array.isArray(pair) || pair.length !== 2 || pair.some((k) => typeof k !== 'string')) fail(`${here}.pairs: each pair is [keyA, keyB]`);
         }
       }
+    }
+    if (!Number.isInteger(s.retireAfter) || s.retireAfter < 1) fail(`${at}.retire-after: expected an integer ≥ 1 (steps)`);
+    for (const [name, value] of Object.entries(s.limits)) {
+      if (!Number.isInteger(value) || value < 1) fail(`${at}.limits.${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected an integer ≥ 1`);
     }
   }
 }

@@ -426,3 +426,18 @@ class Parser {
 export function compileExpression(source: string): Compiled {
   return new Parser(source, tokenize(source)).parse();
 }
+
+/** An expression as an operator function of (value, meta): one context object per function, refilled per call (calls are synchronous, never nested). */
+export function expressionFn(source: string): (value: unknown, meta: Omit<ExprContext, 'value'>) => unknown {
+  const compiled = compileExpression(source);
+  const ctx: ExprContext = { value: null, key: null, timestamp: 0, topic: '', partition: 0, offset: 0 };
+  return (value, meta) => {
+    ctx.value = value;
+    ctx.key = meta.key;
+    ctx.timestamp = meta.timestamp;
+    ctx.topic = meta.topic;
+    ctx.partition = meta.partition;
+    ctx.offset = meta.offset;
+    return compiled(ctx);
+  };
+}

@@ -5,6 +5,9 @@
 //   GET    /dataflows                          running dataflows (name, state, services)
 //   GET    /dataflows/:name                    status: watermark, offsets, checkpoint, metrics per service
 //   GET    /dataflows/:name/state              ?key=K | ?group=G [&service=S]: current windows and series
+//   POST   /dataflows/:name/sql                {query: "SELECT …", service?}: one read-only SELECT over the
+//                                              state in DuckDB (sql.ts): {columns, rows, truncated, tables};
+//                                              400 {error: DuckDB's message, tables: {name: [columns]}, hint}
 //   GET    /dataflows/:name/keys               ?prefix=P&limit=N [&service=S]: keys with state, sorted: {total, keys}
 //   GET    /dataflows/:name/events             live change feed (Server-Sent Events): one event per
 //                                              emitted result, `event: window|correlation|late|record`
@@ -18,6 +21,7 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Query } from './engine.js';
+import { SqlQueryError, tablesHint } from './sql.js';
 import type { DataflowRuntime, OutputEvent } from './runner.js';
 
 /** What the endpoint serves: a fixed set of runtimes, or a manager that also creates and deletes them. */
@@ -33,6 +37,8 @@ export interface DataflowHost {
 }
 
 export class NotFoundError extends Error {}
+
+const MAX_SQL_CHARS = 100_000;
 
 /** A host over runtimes started in this process. */
 export class StaticHost implements DataflowHost {
@@ -111,6 +117,20 @@ export function registerDataflowRoutes(app: FastifyInstance, host: DataflowHost)
     try {
       return runtime.query(q, service);
     } catch (err) {
+      return reply.code(404).send({ error: (err as Error).message });
+    }
+  });
+
+  app.post<{ Params: { name: string }; Body: { query?: unknown; service?: unknown } }>('/dataflows/:name/sql', async (req, reply) => {
+    const runtime = running(req.params.name, reply);
+    if (!runtime) return reply;
+    const { query, service } = req.body ?? {};
+    if (typeof query !== 'string' || query.trim() === '') return reply.code(400).send({ error: 'expected {"query": "SELECT …"}' });
+    if (query.length > MAX_SQL_CHARS) return reply.code(400).send({ error: `the query is longer than ${MAX_SQL_CHARS} characters` });
+    try {
+      return await runtime.sql(query, typeof service === 'string' ? service : undefined);
+    } catch (err) {
+      if (err instanceof SqlQueryError) return reply.code(400).send({ error: err.message, tables: err.tables, hint: tablesHint(err.tables) });
       return reply.code(404).send({ error: (err as Error).message });
     }
   });

@@ -23,6 +23,14 @@
 //
 // Records of a service without a window (plain transform chains) are
 // at-least-once: they carry no id to recognise after a crash.
+//
+// Replay (`replay: true`, `freshet dataflow run --from beginning --until
+// end`): every input partition is read from its first stored record to the
+// log end it had at start, which is the end of input: the watermark goes to
+// +∞, every open window closes, the results are sent and acknowledged, and
+// `done` resolves. No checkpoint is read or written and wall-clock idleness
+// plays no part, so the results are those of the live dataflow over the
+// same records (which closes the same windows as their events arrive).
 
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -31,6 +39,7 @@ import { Freshet, type Consumer, type ConsumerRecord, type Producer } from '../c
 import { CheckpointStore, type Checkpoint, type PartitionPosition } from './checkpoint.js';
 import { ServiceEngine, type Output, type Query } from './engine.js';
 import { bindSmartModules } from './smartmodules.js';
+import { queryState, type SqlResult } from './sql.js';
 import type { DataflowSpec, EmitKind, ServiceSpec } from './spec.js';
 
 export interface RunOptions {
@@ -46,6 +55,8 @@ export interface RunOptions {
   now?: () => number;
   /** How often idleness is checked (ms). Default 200. */
   tickMs?: number;
+  /** Read the inputs' current contents from the beginning, close every window at their end, then finish (see above). */
+  replay?: boolean;
 }
 
 export interface OutputEvent {
@@ -74,8 +85,11 @@ function fingerprint(service: ServiceSpec): string {
   return JSON.stringify({
     sources: service.sources.map((s) => s.topic),
     window: service.window ? { ...service.window, idleness: undefined } : null,
-    aggregates: service.aggregates.map((a) => [a.name, a.op]),
-    series: service.series ?? null,
+    aggregates: service.aggregates.map((a) => [a.name, a.op, a.fill ?? null]),
+    series: service.series,
+    // min-points only says how results are shown: changing it keeps the state.
+    correlations: service.correlations.map(({ minPoints: _shown, ...c }) => c),
+    timeSteps: service.timeSteps,
   });
 }
 
@@ -85,6 +99,8 @@ class ServiceRunner {
   readonly engine: ServiceEngine;
   private readonly store: CheckpointStore;
   private readonly inputs = new Map<string, PartitionPosition>();
+  /** The same positions by topic, then partition: no key text per record. */
+  private readonly positions = new Map<string, PartitionPosition[]>();
   private readonly outputs = new Map<string, PartitionPosition>();
   private readonly producers = new Map<string, Producer>();
   private consumers: Consumer[] = [];
@@ -105,6 +121,8 @@ class ServiceRunner {
   private forceCheckpoint = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
+  /** Replay: the log end of each input partition at start. */
+  private readonly ends = new Map<string, number>();
 
   constructor(
     private readonly spec: DataflowSpec,
@@ -133,7 +151,8 @@ class ServiceRunner {
   }
 
   async start(): Promise<void> {
-    const ckpt = await this.store.latest();
+    const replay = this.options.replay === true;
+    const ckpt = replay ? undefined : await this.store.latest();
     if (ckpt && ckpt.fingerprint !== fingerprint(this.service)) {
       throw new Error(
         `service ${this.service.name}: the definition changed since its checkpoint (${this.store.dir}); delete the dataflow's state (freshet dataflow delete) or run the old definition`,
@@ -143,8 +162,13 @@ class ServiceRunner {
       for (const p of await this.partitionsOf(source.topic)) {
         const id = `${source.topic}/${p.partition}`;
         const saved = ckpt?.inputs.find((i) => i.topic === source.topic && i.partition === p.partition);
-        const next = saved ? saved.next : source.offset === 'beginning' ? p.baseOffset : p.highWatermark;
-        this.inputs.set(id, { topic: source.topic, partition: p.partition, next });
+        const next = replay ? p.baseOffset : saved ? saved.next : source.offset === 'beginning' ? p.baseOffset : p.highWatermark;
+        const position = { topic: source.topic, partition: p.partition, next };
+        this.inputs.set(id, position);
+        let byPartition = this.positions.get(source.topic);
+        if (!byPartition) this.positions.set(source.topic, (byPartition = []));
+        byPartition[p.partition] = position;
+        if (replay) this.ends.set(id, p.highWatermark);
         this.engine.registerInput(source.topic, p.partition);
       }
     }
@@ -159,7 +183,7 @@ class ServiceRunner {
       this.seq = ckpt.seq;
       await this.scanOutputs();
       this.log.info({ service: this.service.name, seq: ckpt.seq, deduplicate: this.dedup.size }, 'restored from checkpoint');
-    } else {
+    } else if (!replay) {
       await this.checkpoint();
       this.lastCheckpoint.wall = this.now;
     }
@@ -167,7 +191,10 @@ class ServiceRunner {
       this.producers.set(topic, await this.client.producer(topic, { lingerMs: 0, batchSize: 256 * 1024 }));
     }
     for (const input of this.inputs.values()) {
-      const consumer = await this.client.consumer(input.topic, { partition: input.partition, offset: { absolute: input.next } });
+      const end = this.ends.get(`${input.topic}/${input.partition}`);
+      if (end !== undefined && input.next >= end) continue;
+      const bounds = end === undefined ? {} : { end: end - 1, continuous: false };
+      const consumer = await this.client.consumer(input.topic, { partition: input.partition, offset: { absolute: input.next }, ...bounds });
       this.consumers.push(consumer);
       void this.pump(consumer);
     }
@@ -216,7 +243,14 @@ class ServiceRunner {
     this.wakeLoop?.();
   }
 
+  /** Replay: every input partition has been read to its end. */
+  private inputEnded(): boolean {
+    for (const [id, end] of this.ends) if (this.inputs.get(id)!.next < end) return false;
+    return true;
+  }
+
   private async run(): Promise<void> {
+    if (this.options.replay) return this.replay();
     const tickMs = this.options.tickMs ?? 200;
     let lastTick = this.now;
     const policy = this.spec.checkpoint;
@@ -231,17 +265,7 @@ class ServiceRunner {
         this.wakeLoop = undefined;
       }
       if (this.stopping) break;
-      if (this.queue.length > 0) {
-        const batch = this.queue.length <= BATCH ? this.queue : this.queue.slice(0, BATCH);
-        this.queue = this.queue.length <= BATCH ? [] : this.queue.slice(BATCH);
-        if (this.queue.length < MAX_QUEUE / 2) this.wakePumps();
-        for (const record of batch) {
-          this.engine.process(record);
-          this.inputs.get(`${record.topic}/${record.partition}`)!.next = record.offset + 1;
-        }
-        this.sinceCheckpoint += batch.length;
-        this.emit(this.engine.takeOutputs());
-      }
+      if (this.queue.length > 0) this.processBatch();
       const now = this.now;
       if (now - lastTick >= tickMs) {
         lastTick = now;
@@ -260,6 +284,45 @@ class ServiceRunner {
         );
       }
     }
+  }
+
+  private async replay(): Promise<void> {
+    while (!this.stopping) {
+      if (this.failure) throw this.failure;
+      if (this.sendError) throw this.sendError;
+      if (this.queue.length > 0) {
+        this.processBatch();
+        // Results wait for their acknowledgements now and then, so the sends in flight stay bounded.
+        if (this.pendingSends.length >= MAX_QUEUE) await this.settleSends();
+        continue;
+      }
+      if (this.inputEnded()) break;
+      await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+      this.wakeLoop = undefined;
+    }
+    if (this.stopping) return;
+    this.engine.finish();
+    this.emit(this.engine.takeOutputs());
+    await this.settleSends();
+  }
+
+  private async settleSends(): Promise<void> {
+    const sends = this.pendingSends;
+    this.pendingSends = [];
+    await Promise.all(sends);
+    if (this.sendError) throw this.sendError;
+  }
+
+  private processBatch(): void {
+    const batch = this.queue.length <= BATCH ? this.queue : this.queue.slice(0, BATCH);
+    this.queue = this.queue.length <= BATCH ? [] : this.queue.slice(BATCH);
+    if (this.queue.length < MAX_QUEUE / 2) this.wakePumps();
+    for (const record of batch) {
+      this.engine.process(record);
+      this.positions.get(record.topic)![record.partition].next = record.offset + 1;
+    }
+    this.sinceCheckpoint += batch.length;
+    this.emit(this.engine.takeOutputs());
   }
 
   private emit(outputs: Output[]): void {
@@ -360,7 +423,7 @@ class ServiceRunner {
     await this.loop?.catch(() => {});
     await Promise.allSettled(this.consumers.map((c) => c.close()));
     await this.writing;
-    if (checkpoint && !this.failure && !this.sendError) await this.checkpoint();
+    if (checkpoint && !this.options.replay && !this.failure && !this.sendError) await this.checkpoint();
     await Promise.allSettled([...this.producers.values()].map((p) => p.close()));
   }
 }
@@ -462,6 +525,11 @@ export class DataflowRuntime {
   /** Current windows and series: `{key}`, `{group}` or a summary; of one service (default: the first with a window). */
   query(q: Query = {}, service?: string): unknown {
     return this.runner(service).engine.query(q);
+  }
+
+  /** One read-only SELECT over a service's state (sql.ts), chosen as for query. */
+  sql(query: string, service?: string): Promise<SqlResult> {
+    return queryState(this.runner(service).engine, query);
   }
 
   /** Keys with state, sorted (of one service, chosen as for query). */

@@ -1,23 +1,18 @@
-// Series operators over closed windows (docs/dataflows.md "Series").
+// Series math over closed time steps (docs/dataflows.md "Series and
+// correlations").
 //
-// A key's series is the value of one aggregate (`of`) in each closed window
-// where the key had records; windows where it had none are absent, not 0.
-// "The last N windows" means the N window instances of the grid ending at
-// the window just closed (starts s − (N−1)·step … s, step = the slide).
-//
-// - delta / pctChange: against the key's previous point (its most recent
-//   earlier window with a value); null when there is none, pctChange also
-//   when the previous value is 0 or either value is not a number.
-// - rollingMean: mean of the key's values in the last N windows (the ones
-//   present), with their count.
-// - pearson: over the last N windows in which both keys have a number;
-//   null with fewer than 2 such windows or when either side has zero
-//   variance.
+// - delta / pctChange: the current step's value against the previous one
+//   (with dense time steps the immediately preceding step; with sparse ones
+//   the key's previous point); null when either is null, pctChange also when
+//   the previous value is 0.
+// - pearson: over paired samples where both sides are numbers (NaN marks a
+//   missing point); r is null with fewer than MIN_POINTS pairs or when either
+//   side is constant over them. pValue is the two-sided p-value of r under
+//   the null hypothesis of no correlation (Student's t with n − 2 degrees of
+//   freedom), which is I_{1−r²}((n−2)/2, 1/2), the regularized incomplete beta.
 
-export interface Point {
-  start: number;
-  value: number | null;
-}
+/** Fewer paired points than this give r = null (two points always line up). */
+export const MIN_POINTS = 3;
 
 export function delta(current: number | null, previous: number | null | undefined): number | null {
   if (current === null || previous === null || previous === undefined) return null;
@@ -37,51 +32,112 @@ export function mean(values: readonly number[]): number | null {
   return sum / values.length;
 }
 
-/** Pearson's r of paired samples; null with fewer than 2 pairs or zero variance on either side. */
-export function pearson(xs: readonly number[], ys: readonly number[]): number | null {
-  const n = Math.min(xs.length, ys.length);
-  if (n < 2) return null;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += xs[i];
-    my += ys[i];
+export interface Pearson {
+  /** Pairs where both sides are numbers. */
+  n: number;
+  r: number | null;
+}
+
+/**
+ * Pearson's r of xs[xFrom + i] against ys[yFrom + i], i < length, over the
+ * pairs where neither is NaN (two passes: means, then deviations).
+ */
+export function pearsonAligned(xs: ArrayLike<number>, xFrom: number, ys: ArrayLike<number>, yFrom: number, length: number): Pearson {
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  let xConstant = true;
+  let yConstant = true;
+  let x0 = NaN;
+  let y0 = NaN;
+  for (let i = 0; i < length; i++) {
+    const x = xs[xFrom + i];
+    const y = ys[yFrom + i];
+    if (x !== x || y !== y) continue;
+    if (n === 0) {
+      x0 = x;
+      y0 = y;
+    } else {
+      if (x !== x0) xConstant = false;
+      if (y !== y0) yConstant = false;
+    }
+    n++;
+    sx += x;
+    sy += y;
   }
-  mx /= n;
-  my /= n;
+  if (n < MIN_POINTS || xConstant || yConstant) return { n, r: null };
+  const mx = sx / n;
+  const my = sy / n;
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = xs[i] - mx;
-    const dy = ys[i] - my;
+  for (let i = 0; i < length; i++) {
+    const x = xs[xFrom + i];
+    const y = ys[yFrom + i];
+    if (x !== x || y !== y) continue;
+    const dx = x - mx;
+    const dy = y - my;
     sxy += dx * dy;
     sxx += dx * dx;
     syy += dy * dy;
   }
-  if (sxx === 0 || syy === 0) return null;
   const r = sxy / Math.sqrt(sxx * syy);
   // Rounding can push |r| a hair past 1.
-  return Math.max(-1, Math.min(1, r));
+  return { n, r: Math.max(-1, Math.min(1, r)) };
 }
 
-/** Points of a series with start in [from, to], oldest first (the series is kept sorted by start). */
-export function pointsBetween(points: readonly Point[], from: number, to: number): Point[] {
-  return points.filter((p) => p.start >= from && p.start <= to);
+/** Pearson's r of two equally long sample lists (NaN or null entries are skipped pairwise). */
+export function pearson(xs: readonly (number | null)[], ys: readonly (number | null)[]): number | null {
+  const n = Math.min(xs.length, ys.length);
+  const fx = Float64Array.from(xs.slice(0, n), (v) => v ?? NaN);
+  const fy = Float64Array.from(ys.slice(0, n), (v) => v ?? NaN);
+  return pearsonAligned(fx, 0, fy, 0, n).r;
 }
 
-/** Pairs (x, y) of two series over the windows in [from, to] where both have a number. */
-export function alignedPairs(a: readonly Point[], b: readonly Point[], from: number, to: number): { xs: number[]; ys: number[] } {
-  const byStart = new Map<number, number>();
-  for (const p of a) if (p.start >= from && p.start <= to && p.value !== null) byStart.set(p.start, p.value);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (const p of b) {
-    if (p.start < from || p.start > to || p.value === null) continue;
-    const x = byStart.get(p.start);
-    if (x === undefined) continue;
-    xs.push(x);
-    ys.push(p.value);
+/** Two-sided p-value of a Pearson r over n points; null when r is. */
+export function pValue(r: number | null, n: number): number | null {
+  if (r === null || n < MIN_POINTS) return null;
+  const x = 1 - r * r;
+  if (x <= 0) return 0;
+  return regularizedBeta(x, (n - 2) / 2, 0.5);
+}
+
+/** ln Γ(z), z > 0 (Lanczos, g = 7, 9 terms: about 15 significant digits). */
+function logGamma(z: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - logGamma(1 - z);
+  const zz = z - 1;
+  let a = c[0];
+  const t = zz + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i] / (zz + i);
+  return 0.5 * Math.log(2 * Math.PI) + (zz + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** I_x(a, b): the regularized incomplete beta function, by its continued fraction (modified Lentz). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
+  if (x > (a + 1) / (a + b + 2)) return 1 - regularizedBeta(1 - x, b, a);
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x)) / a;
+  const tiny = 1e-300;
+  let f = 1;
+  let c = 1;
+  let d = 0;
+  for (let i = 0; i <= 400; i++) {
+    const m = i >> 1;
+    let numerator: number;
+    if (i === 0) numerator = 1;
+    else if (i % 2 === 0) numerator = (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m));
+    else numerator = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+    d = 1 + numerator * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    d = 1 / d;
+    c = 1 + numerator / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    const cd = c * d;
+    f *= cd;
+    if (Math.abs(1 - cd) < 1e-15) return front * (f - 1);
   }
-  return { xs, ys };
+  return front * (f - 1);
 }

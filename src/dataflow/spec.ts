@@ -35,6 +35,9 @@ export interface Operator {
   smartmodule?: SmartModuleRef;
 }
 
+/** What a step without events holds for an aggregate (dense time steps). */
+export type FillRule = 'zero' | 'previous' | 'none';
+
 export interface AggregateSpec {
   /** Output field name. */
   name: string;
@@ -42,26 +45,56 @@ export interface AggregateSpec {
   /** The field aggregated (not used by count). */
   field?: ValueFn<unknown>;
   fieldLabel?: string;
+  /** Default: zero for count, sum, distinct; previous for last; none for min, max, mean. */
+  fill?: FillRule;
 }
 
-export interface CorrelationSpec {
-  /** The last N windows. */
-  windows: number;
-  /** Explicit key pairs. */
-  pairs?: [string, string][];
-  /** Every pair of keys within each group (needs the service's group function). */
-  withinGroups?: boolean;
-}
-
+/** A fact's series: its value at each closed step, with what is derived from it. */
 export interface SeriesSpec {
-  /** The aggregate whose values form each key's series. */
+  /** The aggregate whose values form each key's series (the fact). */
   of: string;
   delta: boolean;
   pctChange: boolean;
-  /** Rolling mean over the last N windows. */
+  /** Rolling mean over the last N steps. */
   rollingMean?: number;
-  correlation?: CorrelationSpec;
 }
+
+/**
+ * A rolling Pearson correlation of fact x against fact y over the last
+ * `windows` steps, x at step t paired with y at step t − lag, between:
+ * - `key`: the two facts of the same key;
+ * - `pairs`: x of a against y of b for the listed pairs;
+ * - `group`: every two keys of each group (ordered pairs when x ≠ y).
+ */
+export interface CorrelationSpec {
+  /** Names the results (ids, queries): x, or x~y, with @lag when lagged. */
+  name: string;
+  x: string;
+  y: string;
+  windows: number;
+  lag: number;
+  between: 'key' | 'pairs' | 'group';
+  pairs?: [string, string][];
+  /** Keep and emit only the N pairs with the largest |r| per group and step. */
+  top?: number;
+  /** Fewer points than this: shown greyed out (the result is still emitted). */
+  minPoints: number;
+}
+
+/** Bounds on a service's state (docs/dataflows.md "Limits"). */
+export interface StateLimits {
+  /** Keys with state; a new key beyond it evicts the idlest key whose windows are all closed, else it is refused. */
+  maxKeys: number;
+  /** Groups; a key of a new group beyond it is refused. */
+  maxGroups: number;
+  /** Pairs a correlation computes per step (all groups together, without top); a key that would exceed it is refused. */
+  maxPairs: number;
+}
+
+export const DEFAULT_LIMITS: StateLimits = { maxKeys: 1_000_000, maxGroups: 100_000, maxPairs: 1_000_000 };
+export const DEFAULT_MIN_POINTS = 5;
+/** Steps without events after which a key stops being filled and its state is freed. */
+export const DEFAULT_RETIRE_AFTER = 1_000;
 
 export type LatePolicy = { policy: 'drop' } | { policy: 'side-output'; topic: string };
 
@@ -93,7 +126,14 @@ export interface ServiceSpec {
   group?: ValueFn<unknown>;
   window?: WindowConfig & { late: LatePolicy };
   aggregates: AggregateSpec[];
-  series?: SeriesSpec;
+  /** One entry per fact with a series. */
+  series: SeriesSpec[];
+  correlations: CorrelationSpec[];
+  /** dense: every key has a value at every step from its first; sparse: only steps with events. */
+  timeSteps: 'dense' | 'sparse';
+  /** Steps without events after which a key's state is freed. */
+  retireAfter: number;
+  limits: StateLimits;
   sinks: SinkSpec[];
   /** Closed windows kept per key for queries. Default 10. */
   history: number;

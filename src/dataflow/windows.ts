@@ -46,7 +46,8 @@ export function isClosed(config: WindowConfig, start: number, wm: number): boole
   return start + config.size + config.grace <= wm;
 }
 
-interface InputState {
+/** One input's event-time state (the engine keeps a handle per input partition). */
+export interface InputState {
   max: number;
   lastSeen: number;
   idle: boolean;
@@ -73,21 +74,23 @@ export class Watermark {
     if (!this.inputs.has(input)) this.inputs.set(input, { max: -Infinity, lastSeen: now, idle: false });
   }
 
-  /** A record arrived on `input` (activity, whatever its event time). */
-  touch(input: string, now: number): void {
-    let state = this.inputs.get(input);
-    if (!state) {
-      state = { max: -Infinity, lastSeen: now, idle: false };
-      this.inputs.set(input, state);
-    }
+  /** The state of `input` (registered now if new), to touch and observe without a lookup per record. */
+  input(input: string, now: number): InputState {
+    this.register(input, now);
+    return this.inputs.get(input)!;
+  }
+
+  /** A record arrived on an input (activity, whatever its event time). */
+  static touch(state: InputState, now: number): void {
     state.lastSeen = now;
     state.idle = false;
   }
 
-  /** An event time seen on `input`. */
-  observe(input: string, ts: number): void {
-    const state = this.inputs.get(input);
-    if (state && ts > state.max) state.max = ts;
+  /** An event time seen on an input; true when it raised the input's maximum. */
+  static observe(state: InputState, ts: number): boolean {
+    if (!(ts > state.max)) return false;
+    state.max = ts;
+    return true;
   }
 
   /** Recomputes the service watermark from the inputs; returns it (it never decreases). */

@@ -11,15 +11,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { AGGREGATE_OPS, type AggregateOp } from './aggregates.js';
-import { DataflowSpecError, validateSpec } from './builder.js';
+import { correlationSpec, DataflowSpecError, FILL_RULES, newService, validateSpec, type CorrelationOptions } from './builder.js';
 import { DurationError, parseDuration } from './duration.js';
-import { compileExpression, ExpressionError } from './expr.js';
+import { expressionFn, ExpressionError } from './expr.js';
 import { SchemaCompiler, SchemaError } from './schema.js';
 import {
   DEFAULT_CHECKPOINT,
   DEFAULT_HISTORY,
   type AggregateSpec,
-  type CorrelationSpec,
+  type FillRule,
   type DataflowSpec,
   type EmitKind,
   type LatePolicy,
@@ -138,9 +138,8 @@ class Compiler {
 
   private expr(source: string, at: string): { fn: ValueFn<unknown>; label: string } {
     try {
-      const compiled = compileExpression(source);
       return {
-        fn: (value, meta) => compiled({ value, key: meta.key, timestamp: meta.timestamp, topic: meta.topic, partition: meta.partition, offset: meta.offset }),
+        fn: expressionFn(source),
         label: `${at} \`${source}\``,
       };
     } catch (err) {
@@ -195,20 +194,57 @@ class Compiler {
         continue;
       }
       const d = obj(def, here);
-      const ops = Object.keys(d);
+      const ops = Object.keys(d).filter((k) => k !== 'fill');
       if (ops.length !== 1 || !AGGREGATE_OPS.includes(ops[0] as AggregateOp)) {
-        fail(here, `expected \`count\` or one of { sum | min | max | mean | last | distinct: <field expression> }`);
+        fail(here, `expected \`count\` or one of { count | sum | min | max | mean | last | distinct: <field expression>, fill?: zero | previous | none }`);
       }
       const op = ops[0] as AggregateOp;
-      if (op === 'count') {
-        out.push({ name, op });
-        continue;
+      const agg: AggregateSpec = { name, op };
+      if (d.fill !== undefined) {
+        const fill = str(d.fill, `${here}.fill`) as FillRule;
+        if (!FILL_RULES.includes(fill)) fail(`${here}.fill`, `expected one of ${FILL_RULES.join(', ')}, got "${fill}"`);
+        agg.fill = fill;
       }
-      const { fn, label } = await this.fnRef(d[op], `${here}.${op}`);
-      out.push({ name, op, field: fn, fieldLabel: label });
+      if (op !== 'count') {
+        const { fn, label } = await this.fnRef(d[op], `${here}.${op}`);
+        agg.field = fn;
+        agg.fieldLabel = label;
+      }
+      out.push(agg);
     }
     return out;
   }
+}
+
+/** A correlation (in correlations: or nested in a series, where x is the series' fact). */
+function correlation(v: unknown, at: string, x: string | undefined, hasGroup: boolean): CorrelationOptions {
+  const c = obj(v, at);
+  const nested = x !== undefined;
+  known(c, at, nested ? ['windows', 'pairs', 'within', 'lag', 'top', 'min-points'] : ['x', 'y', 'between', 'windows', 'pairs', 'within', 'lag', 'top', 'min-points']);
+  const o: CorrelationOptions = { x: x ?? str(c.x, `${at}.x`), windows: int(c.windows, `${at}.windows`, 3) };
+  if (c.y !== undefined) o.y = str(c.y, `${at}.y`);
+  if (c.lag !== undefined) o.lag = int(c.lag, `${at}.lag`, 0);
+  if (c.top !== undefined) o.top = int(c.top, `${at}.top`, 1);
+  if (c['min-points'] !== undefined) o.minPoints = int(c['min-points'], `${at}.min-points`, 3);
+  const ways = ['pairs', 'within', 'between'].filter((k) => c[k] !== undefined);
+  if (ways.length !== 1) fail(at, 'give one of pairs: [[keyA, keyB], ...], within: group, or between: key');
+  if (c.pairs !== undefined) {
+    o.pairs = list(c.pairs, `${at}.pairs`).map((pair, i) => {
+      const items = list(pair, `${at}.pairs[${i}]`);
+      if (items.length !== 2) fail(`${at}.pairs[${i}]`, 'expected [keyA, keyB]');
+      return [str(items[0], `${at}.pairs[${i}][0]`), str(items[1], `${at}.pairs[${i}][1]`)] as [string, string];
+    });
+  }
+  if (c.within !== undefined) {
+    if (c.within !== 'group') fail(`${at}.within`, `expected "group", got ${describe(c.within)}`);
+    if (!hasGroup) fail(`${at}.within`, `needs window.partition.group (the field that puts each key in a group)`);
+    o.withinGroups = true;
+  }
+  if (c.between !== undefined) {
+    if (c.between !== 'key') fail(`${at}.between`, `expected "key" (two facts of the same key), got ${describe(c.between)}`);
+    o.sameKey = true;
+  }
+  return o;
 }
 
 function startOffset(v: unknown, at: string): 'beginning' | 'end' | undefined {
@@ -302,7 +338,7 @@ export async function parseDataflowYaml(text: string, options: LoadOptions = {})
   for (const [serviceName, def] of Object.entries(obj(root.services, 'services'))) {
     const at = `services.${serviceName}`;
     const s = obj(def, at);
-    known(s, at, ['sources', 'states', 'transforms', 'window', 'partition', 'series', 'sinks', 'history']);
+    known(s, at, ['sources', 'states', 'transforms', 'window', 'partition', 'series', 'correlations', 'time-steps', 'retire-after', 'limits', 'sinks', 'history']);
     if (s.states !== undefined) fail(`${at}.states`, 'declare what to keep with window.partition.aggregate (states are not supported)');
     if (s.partition !== undefined) fail(`${at}.partition`, 'keyed state without a window is not supported; use window.partition');
     const sources: SourceSpec[] = [];
@@ -326,11 +362,9 @@ export async function parseDataflowYaml(text: string, options: LoadOptions = {})
       });
     }
     const service: ServiceSpec = {
-      name: serviceName,
+      ...newService(serviceName),
       sources,
       transforms: await compiler.operators(s.transforms, `${at}.transforms`),
-      aggregates: [],
-      sinks: [],
       history: s.history === undefined ? DEFAULT_HISTORY : int(s.history, `${at}.history`, 1),
     };
     if (s.window !== undefined) {
@@ -394,41 +428,50 @@ export async function parseDataflowYaml(text: string, options: LoadOptions = {})
     if (s.series !== undefined) {
       const sat = `${at}.series`;
       if (!service.window) fail(sat, 'series need a window');
-      const o = obj(s.series, sat);
-      known(o, sat, ['of', 'delta', 'pct-change', 'rolling-mean', 'correlation']);
-      const series: SeriesSpec = {
-        of: o.of === undefined ? (service.aggregates[0]?.name ?? 'count') : str(o.of, `${sat}.of`),
-        delta: o.delta === undefined ? false : bool(o.delta, `${sat}.delta`),
-        pctChange: o['pct-change'] === undefined ? false : bool(o['pct-change'], `${sat}.pct-change`),
-      };
-      if (o['rolling-mean'] !== undefined) {
-        const r = o['rolling-mean'];
-        if (isObj(r)) {
-          known(r, `${sat}.rolling-mean`, ['windows']);
-          series.rollingMean = int(r.windows, `${sat}.rolling-mean.windows`, 1);
-        } else series.rollingMean = int(r, `${sat}.rolling-mean`, 1);
-      }
-      if (o.correlation !== undefined) {
-        const cat = `${sat}.correlation`;
-        const c = obj(o.correlation, cat);
-        known(c, cat, ['windows', 'pairs', 'within']);
-        const corr: CorrelationSpec = { windows: int(c.windows, `${cat}.windows`, 2) };
-        if (c.pairs !== undefined) {
-          corr.pairs = list(c.pairs, `${cat}.pairs`).map((pair, i) => {
-            const items = list(pair, `${cat}.pairs[${i}]`);
-            if (items.length !== 2) fail(`${cat}.pairs[${i}]`, 'expected [keyA, keyB]');
-            return [str(items[0], `${cat}.pairs[${i}][0]`), str(items[1], `${cat}.pairs[${i}][1]`)] as [string, string];
-          });
+      const entries = Array.isArray(s.series) ? s.series.map((e, i) => [e, `${sat}[${i}]`] as const) : [[s.series, sat] as const];
+      for (const [entry, here] of entries) {
+        const o = obj(entry, here);
+        known(o, here, ['of', 'delta', 'pct-change', 'rolling-mean', 'correlation']);
+        const series: SeriesSpec = {
+          of: o.of === undefined ? (service.aggregates[0]?.name ?? 'count') : str(o.of, `${here}.of`),
+          delta: o.delta === undefined ? false : bool(o.delta, `${here}.delta`),
+          pctChange: o['pct-change'] === undefined ? false : bool(o['pct-change'], `${here}.pct-change`),
+        };
+        if (o['rolling-mean'] !== undefined) {
+          const r = o['rolling-mean'];
+          if (isObj(r)) {
+            known(r, `${here}.rolling-mean`, ['windows']);
+            series.rollingMean = int(r.windows, `${here}.rolling-mean.windows`, 1);
+          } else series.rollingMean = int(r, `${here}.rolling-mean`, 1);
         }
-        if (c.within !== undefined) {
-          if (c.within !== 'group') fail(`${cat}.within`, `expected "group", got ${describe(c.within)}`);
-          if (!service.group) fail(`${cat}.within`, `needs window.partition.group (the field that puts each key in a group)`);
-          corr.withinGroups = true;
-        }
-        if (!corr.withinGroups && !corr.pairs) fail(cat, 'give pairs: [[keyA, keyB], ...] or within: group');
-        series.correlation = corr;
+        service.series.push(series);
+        if (o.correlation !== undefined) service.correlations.push(correlationSpec(correlation(o.correlation, `${here}.correlation`, series.of, !!service.group)));
       }
-      service.series = series;
+    }
+    if (s.correlations !== undefined) {
+      const cat = `${at}.correlations`;
+      if (!service.window) fail(cat, 'correlations need a window');
+      list(s.correlations, cat).forEach((c, i) => service.correlations.push(correlationSpec(correlation(c, `${cat}[${i}]`, undefined, !!service.group))));
+    }
+    if (s['time-steps'] !== undefined) {
+      const mode = str(s['time-steps'], `${at}.time-steps`);
+      if (mode !== 'dense' && mode !== 'sparse') fail(`${at}.time-steps`, `expected dense or sparse, got "${mode}"`);
+      service.timeSteps = mode;
+    }
+    if (s['retire-after'] !== undefined) {
+      const r = s['retire-after'];
+      const here = `${at}.retire-after`;
+      if (!service.window) fail(here, 'retire-after needs a window');
+      // Steps, or a span of event time: the steps it covers, rounded up.
+      service.retireAfter = typeof r === 'number' ? int(r, here, 1) : Math.max(1, Math.ceil(duration(r, here) / service.window.slide));
+    }
+    if (s.limits !== undefined) {
+      const lat = `${at}.limits`;
+      const l = obj(s.limits, lat);
+      known(l, lat, ['max-keys', 'max-groups', 'max-pairs']);
+      if (l['max-keys'] !== undefined) service.limits.maxKeys = int(l['max-keys'], `${lat}.max-keys`, 1);
+      if (l['max-groups'] !== undefined) service.limits.maxGroups = int(l['max-groups'], `${lat}.max-groups`, 1);
+      if (l['max-pairs'] !== undefined) service.limits.maxPairs = int(l['max-pairs'], `${lat}.max-pairs`, 1);
     }
     if (s.sinks !== undefined) {
       const sinkList = list(s.sinks, `${at}.sinks`);

@@ -10,6 +10,18 @@ import type { ConnectorServiceConfig } from '../connectors/service.js';
 import type { GroupLimits } from '../server/kafka/group-coordinator.js';
 import { defaultDataDir, DEFAULT_SC_PORT, DEFAULT_SPU_ID, DEFAULT_SPU_PORT } from './defaults.js';
 
+/** The JetStream backend (docs/scale-out.md): partitions and metadata in a NATS cluster. */
+export interface NatsNodeConfig {
+  /** nats://host:port of one or more servers of the cluster. */
+  urls: string[];
+  /** Prefix of the node's streams and buckets, so that several Freshet clusters can share one NATS. Default FRESHET. */
+  namespace?: string;
+  /** Time for connecting and for each JetStream request. Default 5 s. */
+  timeoutMs?: number;
+  /** Partition leases: renewal interval and how long a silent leader keeps them. Default 1 s and 5 s. */
+  lease?: { heartbeatMs: number; leaseMs: number };
+}
+
 export interface NodeConfig {
   dataDir: string;
   /** Address both listeners bind to, and the host the SPU advertises to clients. */
@@ -60,6 +72,8 @@ export interface NodeConfig {
    * certificates and authorization; `insecure` starts such a node anyway.
    */
   insecure?: boolean;
+  /** When set, partitions and the topic table live in NATS JetStream instead of the data dir. */
+  nats?: NatsNodeConfig;
   logger: Logger;
 }
 

@@ -72,18 +72,20 @@ export interface RunningNode {
 }
 
 /**
- * The Kafka listener has neither TLS nor authorization yet: a node that asks
- * for either leaves it off (and refuses to start when it is asked for
- * explicitly), so that it is never an unprotected way around them.
+ * The Kafka listener has neither TLS nor authorization yet, and knows one
+ * node only: a node that uses TLS, authorization or a JetStream cluster
+ * leaves it off (and refuses to start when it is asked for explicitly), so
+ * that it is never an unprotected way around them nor a wrong map of a cluster.
  */
 function kafkaListenerWanted(config: NodeConfig, log: NodeConfig['logger']): boolean {
   const secured = config.tls !== undefined || config.auth?.enabled === true;
+  // It also speaks for a single node (the leader of every partition), which a JetStream cluster is not.
+  const clustered = config.nats !== undefined;
   if (config.kafka?.enabled === false) return false;
-  if (!secured) return true;
-  if (config.kafka?.enabled === true) {
-    throw new NodeConfigError('the Kafka listener has no TLS or authorization yet: it cannot run on a node with TLS or authorization (turn it off: --kafka-port 0)');
-  }
-  log.info('the Kafka listener is off: it has no TLS or authorization yet, and this node uses them');
+  if (!secured && !clustered) return true;
+  const why = secured ? 'it has no TLS or authorization yet, and this node uses them' : 'it serves a single node, and this node shares a JetStream cluster';
+  if (config.kafka?.enabled === true) throw new NodeConfigError(`the Kafka listener cannot run here: ${why} (turn it off: --kafka-port 0)`);
+  log.info(`the Kafka listener is off: ${why}`);
   return false;
 }
 
@@ -104,9 +106,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await mkdir(path.dirname(reserve.file), { recursive: true });
     if (!(await reserve.take())) log.warn({ dataDir: config.dataDir }, 'the disk is full: no space reserve for metadata writes until room is made');
     life.onClose('space reserve', registerSpaceReserve(config.dataDir, reserve));
-    const replicas = await life.start('partitions', () => new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
+    const nats = config.nats;
+    const jetstream = nats
+      ? await life.start(
+          'nats',
+          async () => (await import('./backends/jetstream.js')).openJetStreamNode(nats, config.dataDir, config.storage, log),
+          (backends) => backends.close(),
+        )
+      : undefined;
+    const replicas = await life.start('partitions', () => jetstream?.replicas ?? new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
     const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
-    const topics = await TopicRegistry.open(config.dataDir, replicas);
+    const topics = await TopicRegistry.open(config.dataDir, replicas, jetstream?.topicOptions);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
     const security = await openSecurity(config, log);
 
@@ -119,11 +129,39 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const streams = new StreamFetchService(replicas, config.limits, log, smartmoduleService, security.authorizer);
     // One budget of request bytes held in memory for every listener of the node.
     const requestBytes = new RequestByteBudget(config.limits.maxNodeInFlightRequestBytes);
-    const spu = new TcpListener('spu', spuRouter({ replicas, limits: config.limits, log, streams, smartmodules: smartmoduleService, authorizer: security.authorizer }), config.limits, log, security.listener, requestBytes);
+    const spu = new TcpListener(
+      'spu',
+      spuRouter({
+        replicas,
+        limits: config.limits,
+        log,
+        streams,
+        smartmodules: smartmoduleService,
+        authorizer: security.authorizer,
+        ...(jetstream ? { consumerOffsets: jetstream.consumerOffsets } : {}),
+      }),
+      config.limits,
+      log,
+      security.listener,
+      requestBytes,
+    );
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
+    if (jetstream) {
+      const self = { id: config.spuId, host: config.host, port: spuPort };
+      await life.start('partition leadership', () => jetstream.replicas.startLeading(self), () => jetstream.replicas.stopLeading());
+    }
     const sc = new TcpListener(
       'sc',
-      scRouter({ topics, smartmodules, replicas, limits: config.limits, log, spu: { id: config.spuId, host: config.host, port: spuPort }, authorizer: security.authorizer }),
+      scRouter({
+        topics,
+        smartmodules,
+        replicas,
+        limits: config.limits,
+        log,
+        spu: { id: config.spuId, host: config.host, port: spuPort },
+        authorizer: security.authorizer,
+        ...(jetstream ? { cluster: jetstream.replicas } : {}),
+      }),
       config.limits,
       log,
       security.listener,

@@ -24,7 +24,11 @@ export type StorageErrorCode =
   /** the partition directory is already open in this process */
   | 'ALREADY_OPEN'
   /** other I/O failure */
-  | 'IO';
+  | 'IO'
+  /** a replicated backend cannot reach its servers now; the append may be retried */
+  | 'UNAVAILABLE'
+  /** another writer appended to the partition: this one no longer leads it and must not write */
+  | 'FENCED';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;

@@ -1,7 +1,8 @@
 // Exactly once across SIGKILL: `freshet dataflow run` is killed (-9) several
 // times while a producer writes a deterministic event set, and restarted.
 // At the end, every window's count, sum and max equal a batch recomputation
-// over the same input, every expected result is in the output topic once
+// over the same input (the steps filled after the last events hold 0, 0 and
+// null), every expected result is in the output topic once
 // (no id twice), and the dataflow counted each input record once.
 
 import assert from 'node:assert/strict';
@@ -41,6 +42,7 @@ services:
       of: total
       delta: true
       correlation: { windows: 5, within: group }
+    retire-after: 3
     sinks: [{ type: topic, id: results }]
 `;
 
@@ -48,6 +50,8 @@ const BASE = 1_700_000_000_000;
 const N = 6000;
 const CHUNK = 75;
 const FLUSH_TS = BASE + 3_600_000;
+/** Every product has events in every step of the set; after the last, each is filled for retire-after (3) steps, then freed. */
+const FILLED = 40 * 3;
 
 interface Ev {
   ts: number;
@@ -166,7 +170,7 @@ describe('dataflow e2e: exactly once across SIGKILL', () => {
       const all = (await readAllJson(client, 'results')) as (WindowResult | CorrelationResult)[];
       windows = all.filter((r): r is WindowResult => r.type === 'window');
       correlations = all.filter((r): r is CorrelationResult => r.type === 'correlation');
-      if (windows.length >= expected.size || Date.now() > deadline) break;
+      if (windows.length >= expected.size + FILLED || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
@@ -174,7 +178,10 @@ describe('dataflow e2e: exactly once across SIGKILL', () => {
     assert.equal(new Set(ids).size, ids.length, 'a window result was stored twice');
     const corrIds = correlations.map((c) => c.id);
     assert.equal(new Set(corrIds).size, corrIds.length, 'a correlation result was stored twice');
-    const actual = new Map(windows.map((w) => [`${w.key}@${w.windowStart}`, w.values]));
+    const filled = windows.filter((w) => w.filled);
+    assert.equal(filled.length, FILLED, 'three filled steps per product after the last events');
+    for (const w of filled) assert.deepEqual(w.values, { n: 0, total: 0, hi: null }, `filled ${w.id}`);
+    const actual = new Map(windows.filter((w) => !w.filled).map((w) => [`${w.key}@${w.windowStart}`, w.values]));
     assert.equal(actual.size, expected.size, 'every window result is there');
     for (const [id, values] of expected) assert.deepEqual(actual.get(id), values, `window ${id}`);
 

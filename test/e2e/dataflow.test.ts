@@ -134,11 +134,14 @@ describe('dataflow e2e: YAML against a node', () => {
 
     const results = await until('window 1 results', async () => {
       const all = (await readAllJson(client, 'stats')) as (WindowResult | CorrelationResult)[];
-      return all.filter((r) => r.type === 'window').length >= 5 ? all : undefined;
+      return all.filter((r) => r.type === 'window').length >= 6 ? all : undefined;
     });
     const windows = results.filter((r): r is WindowResult => r.type === 'window');
     const byId = new Map(windows.map((w) => [`${w.key}@${(w.windowStart - BASE) / S}`, w]));
-    assert.deepEqual([...byId.keys()].sort(), ['p1@0', 'p1@10', 'p2@0', 'p2@10', 'q1@0']);
+    assert.deepEqual([...byId.keys()].sort(), ['p1@0', 'p1@10', 'p2@0', 'p2@10', 'q1@0', 'q1@10']);
+    // q1 had no event in window 1: a filled step (dense time steps).
+    assert.deepEqual([byId.get('q1@10')!.filled, byId.get('q1@10')!.values], [true, { events: 0, avg: null, high: null, sellers: 0 }]);
+    assert.equal(byId.get('p1@10')!.filled, false);
     const p1w0 = byId.get('p1@0')!;
     assert.deepEqual(p1w0.values, { events: 2, avg: 15, high: 20, sellers: 2 });
     assert.equal(p1w0.id, `shop-stats:per-product:window:p1:${BASE}`);
@@ -147,12 +150,11 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.deepEqual(byId.get('q1@0')!.values, { events: 1, avg: 7, high: 7, sellers: 1 }); // the 0 price was filtered
     const p1w1 = byId.get('p1@10')!;
     assert.deepEqual(p1w1.values, { events: 1, avg: 18, high: 18, sellers: 1 });
-    assert.deepEqual(p1w1.series, { of: 'avg', value: 18, previous: { windowStart: BASE, value: 15 }, delta: 3, pctChange: 20, rollingMean: 16.5, rollingWindows: 2 });
+    assert.deepEqual(p1w1.series, { avg: { value: 18, previous: { windowStart: BASE, value: 15 }, delta: 3, pctChange: 20, rollingMean: 16.5, rollingWindows: 2 } });
     const correlations = results.filter((r): r is CorrelationResult => r.type === 'correlation');
     const last = correlations.find((c) => c.windowStart === BASE + 10 * S && c.a === 'p1' && c.b === 'p2')!;
-    // p1: 15, 18; p2: 5, 10 → two points on a line: r = 1
-    assert.equal(last.r, 1);
-    assert.equal(last.n, 2);
+    // p1: 15, 18; p2: 5, 10 → two points always line up: r is null (not 1), with n = 2 and no p-value
+    assert.deepEqual([last.r, last.p, last.n], [null, null, 2]);
     assert.equal(last.group, 'acme');
     assert.ok(!correlations.some((c) => c.a === 'q1' || c.b === 'q1'), 'q1 is alone in its group');
 
@@ -173,7 +175,7 @@ describe('dataflow e2e: YAML against a node', () => {
     };
     assert.deepEqual(byKey.closed.map((w) => w.values.avg), [15, 18]);
     assert.deepEqual(byKey.open.map((w) => [w.windowStart, w.values.events]), [[BASE + 20 * S, 2]]);
-    assert.equal(byKey.correlations[0].r, 1);
+    assert.deepEqual([byKey.correlations[0].a, byKey.correlations[0].b, byKey.correlations[0].n], ['p1', 'p2', 2]);
     const byGroup = (await (await fetch(`http://${httpAddress}/dataflows/shop-stats/state?group=acme`)).json()) as { keys: { key: string }[] };
     assert.deepEqual(byGroup.keys.map((k) => k.key), ['p1', 'p2']);
     const status = (await (await fetch(`http://${httpAddress}/dataflows/shop-stats`)).json()) as { services: { metrics: { records: number; late: number; filtered: number } }[] };
@@ -184,7 +186,7 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.equal(missing.status, 404);
 
     // The SSE feed saw every window result as JSON.
-    await until('the change feed', async () => ((feedText.match(/event: window/g) ?? []).length >= 5 ? true : undefined));
+    await until('the change feed', async () => ((feedText.match(/event: window/g) ?? []).length >= 6 ? true : undefined));
     const events = feedText
       .split('\n\n')
       .filter((block) => block.startsWith('event: window'))
@@ -197,8 +199,16 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.deepEqual((JSON.parse(query.stdout) as { closed: WindowResult[] }).closed.map((w) => w.values.avg), [5, 10]);
     const table = await cli(['dataflow', 'query', 'shop-stats', '--group', 'acme'], env);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /KEY\s+LAST WINDOW\s+EVENTS\s+AVG\s+HIGH\s+SELLERS\s+DELTA\s+PCT CHANGE/);
-    assert.match(table.stdout, /p1\s+2023-11-14T22:13:30Z\s+1\s+18\s+18\s+1\s+3\s+20/);
+    assert.match(table.stdout, /KEY\s+LAST WINDOW\s+EVENTS\s+AVG\s+HIGH\s+SELLERS\s+AVG DELTA\s+AVG PCTCHANGE\s+AVG ROLLINGMEAN/);
+    assert.match(table.stdout, /p1\s+2023-11-14T22:13:30Z\s+1\s+18\s+18\s+1\s+3\s+20\s+16\.5/);
+    // SQL over the live state (DuckDB, loaded on this first query).
+    const sql = await cli(['dataflow', 'sql', 'shop-stats', "SELECT key, events, filled FROM windows WHERE \"group\" = 'zeta' ORDER BY window_start", '-O', 'json'], env);
+    assert.equal(sql.code, 0, sql.stderr);
+    assert.deepEqual((JSON.parse(sql.stdout) as { rows: unknown[][] }).rows, [['q1', 1, false], ['q1', 0, true]]);
+    const badSql = await cli(['dataflow', 'sql', 'shop-stats', 'SELECT price FROM windows'], env);
+    assert.equal(badSql.code, 2);
+    assert.match(badSql.stderr, /Referenced column "price" not found/);
+    assert.match(badSql.stderr, /tables: windows\(key, group, window_start, window_end, filled, events, avg, high, sellers, avg_delta, avg_pct_change, avg_rolling_mean\)/);
     const list = await cli(['dataflow', 'list', '-O', 'json'], env);
     assert.deepEqual(JSON.parse(list.stdout) as unknown, {
       name: 'shop-stats',
@@ -222,6 +232,9 @@ describe('dataflow e2e: YAML against a node', () => {
     assert.equal(d.state, 'stopped');
     assert.deepEqual(d.services[0].inputs.map((i) => i.next), [6, 6]);
     assert.equal(d.services[0].metrics.records, 12);
+    const describedText = await cli(['dataflow', 'describe', 'shop-stats'], env);
+    assert.match(describedText.stdout, /per-product: results\s+: 2 windows closed, 6 window results \(1 filled\), \d+ correlations/);
+    assert.match(describedText.stdout, /per-product: state\s+: 3 keys, 2 groups; 0 retired, 0 evicted, 0 refused by limits/);
     const notRunning = await cli(['dataflow', 'query', 'shop-stats'], env);
     assert.equal(notRunning.code, 4);
     assert.match(notRunning.stderr, /is not running/);

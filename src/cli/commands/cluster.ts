@@ -9,6 +9,21 @@ import { parseDuration } from '../output/units.js';
 import { checkDataDir, runningNodePid, startDaemon, stopLocalNode } from '../local-node.js';
 import type { NodeConfig } from '../../node/index.js';
 import { clusterStatusCommand } from './cluster-status.js';
+import { parseNatsUrls } from '../../storage/jetstream/urls.js';
+
+function parseSpuId(value: string): number {
+  const id = Number(value);
+  if (!Number.isInteger(id) || id < 1 || id > 0x7fff_ffff) throw new InvalidArgumentError('expected an SPU id 1-2147483647');
+  return id;
+}
+
+function parseNatsOption(value: string): string[] {
+  try {
+    return parseNatsUrls(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -36,6 +51,8 @@ interface StartOptions {
   consolePort?: number;
   /** 0 turns the Kafka listener off. */
   kafkaPort?: number;
+  nats?: string[];
+  spuId?: number;
   daemon?: boolean;
   tlsCert?: string;
   tlsKey?: string;
@@ -86,6 +103,8 @@ async function runClusterStart(options: StartOptions): Promise<void> {
     const args = ['--data-dir', options.dataDir, '--sc-port', String(options.scPort), '--spu-port', String(options.spuPort)];
     if (options.consolePort !== undefined) args.push('--console-port', String(options.consolePort));
     if (options.kafkaPort !== undefined) args.push('--kafka-port', String(options.kafkaPort));
+    if (options.nats) args.push('--nats', options.nats.join(','));
+    if (options.spuId !== undefined) args.push('--spu-id', String(options.spuId));
     const started = await startDaemon(options.dataDir, [...args, '--host', options.host, '--flush', flushPolicyText(options.flush), ...securityArgs(options)]);
     process.stderr.write(
       `Freshet is running in the background (pid ${started.pid}).\n  SC  (connect here): ${started.endpoint}\n  SPU: ${started.spu}\n` +
@@ -105,6 +124,8 @@ async function runClusterStart(options: StartOptions): Promise<void> {
       ...(options.consolePort !== undefined ? { console: { port: options.consolePort } } : {}),
       ...kafkaConfig(options.kafkaPort),
       ...securityConfig(options),
+      ...(options.nats ? { nats: { urls: options.nats } } : {}),
+      ...(options.spuId !== undefined ? { spuId: options.spuId } : {}),
     }),
   );
   process.stderr.write(
@@ -154,6 +175,8 @@ export function clusterCommand(): Command {
         .argParser(parseFlushPolicy)
         .default({ kind: 'always' }, 'always'),
     )
+    .option('--nats <urls>', 'keep partitions and metadata in this NATS JetStream cluster instead of the data dir (nats://host:port[,more]); see docs/scale-out.md', parseNatsOption)
+    .option('--spu-id <id>', 'SPU id of this node; each node sharing a NATS cluster needs its own (default 5001)', parseSpuId)
     .option('--daemon', 'run in the background (log in <data-dir>/freshet.log); returns once the node answers')
     .option('--tls-cert <file>', 'TLS on every listener: the node\'s certificate chain (PEM)')
     .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
@@ -165,7 +188,12 @@ export function clusterCommand(): Command {
     .option('--insecure', 'allow listening on a non-loopback --host without TLS client certificates and authorization')
     .addHelpText(
       'after',
-      examples('freshet cluster start', 'freshet cluster start --daemon', 'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105'),
+      examples(
+        'freshet cluster start',
+        'freshet cluster start --daemon',
+        'freshet cluster start --data-dir /var/lib/freshet --sc-port 9103 --spu-port 9105',
+        'freshet cluster start --nats nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222',
+      ),
     )
     .action(runClusterStart);
 

@@ -57,7 +57,7 @@ const CONSOLE_CALL: EndpointCall = {
   what: 'console endpoint',
   unreachableHint: 'start one with `freshet cluster start`; give its data dir with --data-dir, or its console with --console HOST:PORT',
   unreachableError: NoConsoleError,
-  errorHint: (status) => (status === 404 ? 'see them with `freshet dataflow list`' : undefined),
+  errorHint: (status, hint) => hint ?? (status === 404 ? 'see them with `freshet dataflow list`' : undefined),
 };
 
 /** A request to the node's dataflow API; NoConsoleError when nothing answers. */
@@ -105,20 +105,25 @@ function statusPairs(name: string, status: Record<string, unknown>, extra: [stri
     pairs.push([`${s.service}: checkpoint`, `#${s.checkpoint.seq} at ${s.checkpoint.at ?? '-'}`]);
     const m = s.metrics;
     pairs.push([`${s.service}: records`, `${cell(m.records)} in, ${cell(m.failed)} failed, ${cell(m.filtered)} filtered, ${cell(m.late)} late`]);
-    pairs.push([`${s.service}: results`, `${cell(m.windowsClosed)} windows closed, ${cell(m.windowResults)} window results, ${cell(m.correlations)} correlations`]);
+    pairs.push([`${s.service}: results`, `${cell(m.windowsClosed)} windows closed, ${cell(m.windowResults)} window results (${cell(m.filledResults)} filled), ${cell(m.correlations)} correlations`]);
+    pairs.push([`${s.service}: state`, `${cell(m.keys)} keys, ${cell(m.groups)} groups; ${cell(m.keysRetired)} retired, ${cell(m.keysEvicted)} evicted, ${cell(m.refused)} refused by limits`]);
   }
   return pairs;
 }
 
-async function httpGet(address: string, pathname: string): Promise<unknown> {
+async function httpGet(address: string, pathname: string, post?: unknown): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(`http://${address}${pathname}`, { signal: AbortSignal.timeout(10_000) });
+    const init: RequestInit = post === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(post) };
+    response = await fetch(`http://${address}${pathname}`, { ...init, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
     throw new CliError(`the dataflow's endpoint at ${address} does not answer: ${(err as Error).message}`, ExitCode.NO_NODE, 'is it running? `freshet dataflow list`');
   }
-  const body = (await response.json()) as { error?: string };
-  if (!response.ok) throw new CliError(body.error ?? `HTTP ${response.status}`, response.status === 404 ? ExitCode.NOT_FOUND : ExitCode.ERROR);
+  const body = (await response.json()) as { error?: string; hint?: string };
+  if (!response.ok) {
+    const code = response.status === 404 ? ExitCode.NOT_FOUND : response.status === 400 ? ExitCode.USAGE : ExitCode.ERROR;
+    throw new CliError(body.error ?? `HTTP ${response.status}`, code, body.hint);
+  }
   return body;
 }
 
@@ -137,9 +142,23 @@ interface WindowView {
   windowStart: number;
   windowEnd: number;
   values: Record<string, unknown>;
-  series?: Record<string, unknown>;
+  series?: Record<string, Record<string, unknown>>;
+  filled?: boolean;
   closed?: boolean;
 }
+
+const SERIES_FIELDS = ['delta', 'pctChange', 'rollingMean'];
+
+/** Columns for the series fields present: [fact, field]. */
+function seriesColumns(windows: (WindowView | undefined)[]): [string, string][] {
+  const seen = new Map<string, [string, string]>();
+  for (const w of windows) {
+    for (const [fact, fields] of Object.entries(w?.series ?? {})) for (const f of SERIES_FIELDS) if (f in fields) seen.set(`${fact}.${f}`, [fact, f]);
+  }
+  return [...seen.values()];
+}
+
+const seriesHeader = ([fact, f]: [string, string]) => `${fact} ${f}`.toUpperCase();
 
 function windowRows(windows: WindowView[], state: string) {
   return windows.map((w) => ({ ...w, state }));
@@ -158,12 +177,18 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
     lines.push(` key ${String(result.key)}${result.group ? `  group ${String(result.group)}` : ''}  watermark ${time(result.watermark)}\n`);
     const rows = [...windowRows(result.closed as WindowView[], 'closed'), ...windowRows(result.open as WindowView[], 'open')];
     const valueNames = [...new Set(rows.flatMap((r) => Object.keys(r.values)))];
-    const seriesNames = ['delta', 'pctChange', 'rollingMean'].filter((n) => rows.some((r) => r.series && n in r.series));
+    const columns = seriesColumns(rows);
     if (rows.length > 0) {
       lines.push(
         renderTable(
-          ['WINDOW START', 'WINDOW END', 'STATE', ...valueNames.map((n) => n.toUpperCase()), ...seriesNames.map((n) => n.toUpperCase())],
-          rows.map((r) => [time(r.windowStart), time(r.windowEnd), r.state, ...valueNames.map((n) => cell(r.values[n])), ...seriesNames.map((n) => cell(r.series?.[n]))]),
+          ['WINDOW START', 'WINDOW END', 'STATE', ...valueNames.map((n) => n.toUpperCase()), ...columns.map(seriesHeader)],
+          rows.map((r) => [
+            time(r.windowStart),
+            time(r.windowEnd),
+            r.filled ? 'filled' : r.state,
+            ...valueNames.map((n) => cell(r.values[n])),
+            ...columns.map(([fact, f]) => cell(r.series?.[fact]?.[f])),
+          ]),
           { style },
         ),
       );
@@ -173,18 +198,25 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
     const keys = result.keys as { key: string; closed: WindowView[]; open: WindowView[] }[];
     const latest = keys.map((k) => ({ key: k.key, w: k.closed.at(-1) }));
     const valueNames = [...new Set(latest.flatMap((l) => Object.keys(l.w?.values ?? {})))];
+    const columns = seriesColumns(latest.map((l) => l.w));
     lines.push(
       renderTable(
-        ['KEY', 'LAST WINDOW', ...valueNames.map((n) => n.toUpperCase()), 'DELTA', 'PCT CHANGE'],
-        latest.map((l) => [l.key, time(l.w?.windowStart), ...valueNames.map((n) => cell(l.w?.values[n])), cell(l.w?.series?.delta), cell(l.w?.series?.pctChange)]),
+        ['KEY', 'LAST WINDOW', ...valueNames.map((n) => n.toUpperCase()), ...columns.map(seriesHeader)],
+        latest.map((l) => [l.key, time(l.w?.windowStart), ...valueNames.map((n) => cell(l.w?.values[n])), ...columns.map(([fact, f]) => cell(l.w?.series?.[fact]?.[f]))]),
         { style },
       ),
     );
   }
-  const correlations = result.correlations as { a: string; b: string; windowStart: number; n: number; r: number | null }[] | undefined;
+  const correlations = result.correlations as { name: string; a: string; b: string; windowStart: number; n: number; r: number | null; p: number | null }[] | undefined;
   if (correlations && correlations.length > 0) {
     lines.push('\n');
-    lines.push(renderTable(['A', 'B', 'WINDOW', 'POINTS', 'PEARSON R'], correlations.map((c) => [c.a, c.b, time(c.windowStart), String(c.n), cell(c.r)]), { style }));
+    lines.push(
+      renderTable(
+        ['CORRELATION', 'A', 'B', 'WINDOW', 'POINTS', 'PEARSON R', 'P'],
+        correlations.map((c) => [c.name, c.a, c.b, time(c.windowStart), String(c.n), cell(c.r), cell(c.p)]),
+        { style },
+      ),
+    );
   }
   if (!('key' in result) && !('group' in result)) {
     const open = result.openWindows as { windowStart: number; keys: number }[];
@@ -196,6 +228,31 @@ async function printQuery(result: Record<string, unknown>, format: ListFormat): 
   }
   await out.write(lines.join(''));
   await out.flush();
+}
+
+/** `run --from beginning --until end`: the topics' current contents through the dataflow, results written, then exit. */
+async function replay(spec: import('../../dataflow/spec.js').DataflowSpec, configPath: string, command: Command): Promise<void> {
+  const { DataflowRuntime } = await import('../../dataflow/runner.js');
+  const { Freshet } = await import('../../client/index.js');
+  const { cluster, profile } = globalOptions(command);
+  const client = await Freshet.connect({ ...(cluster ? { endpoint: cluster } : {}), ...(profile ? { profile } : {}), clientId: `dataflow-${spec.name}-replay` });
+  const started = Date.now();
+  try {
+    // No state is read or kept: the state dir is not used.
+    const runtime = await DataflowRuntime.start(spec, { client, stateDir: '', baseDir: path.dirname(configPath), replay: true });
+    let failed: Error | undefined;
+    await runtime.done.catch((err: Error) => (failed = err));
+    await runtime.stop();
+    if (failed) throw new CliError(`dataflow "${spec.name}" failed: ${(failed as Error).message}`);
+    const seconds = (Date.now() - started) / 1000;
+    for (const s of runtime.status().services) {
+      const m = s.metrics;
+      note(`${s.service}: ${m.records} records (${m.failed} failed, ${m.late} late, ${m.refused} refused) → ${m.windowResults} window results, ${m.correlations} correlations`);
+    }
+    note(`dataflow "${spec.name}" replayed in ${seconds.toFixed(1)} s`);
+  } finally {
+    await client.close();
+  }
 }
 
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
@@ -229,8 +286,18 @@ export function dataflowCommand(): Command {
     .requiredOption('--config <file>', 'the dataflow YAML (dataflow.yaml)')
     .addOption(dirOption())
     .addOption(new Option('--http <host:port>', 'address of its HTTP endpoint (query, live change feed)').argParser(parseHostPort).default('127.0.0.1:0'))
-    .addHelpText('after', examples('freshet dataflow run --config dataflow.yaml', 'freshet -c 127.0.0.1:9103 dataflow run --config df.yaml --http 127.0.0.1:9081'))
-    .action(async (flags: { config: string; dir?: string; http: string }, command: Command) => {
+    .addOption(new Option('--from <position>', "replay: read the source topics from their first record (with --until end), with no checkpoint").choices(['beginning']))
+    .addOption(new Option('--until <position>', "replay: the topics' current end is the end of input: every open window closes, the results are written, and the command exits 0").choices(['end']))
+    .addHelpText(
+      'after',
+      examples(
+        'freshet dataflow run --config dataflow.yaml',
+        'freshet -c 127.0.0.1:9103 dataflow run --config df.yaml --http 127.0.0.1:9081',
+        'freshet dataflow run --config dataflow.yaml --from beginning --until end   # backfill from history',
+      ),
+    )
+    .action(async (flags: { config: string; dir?: string; http: string; from?: string; until?: string }, command: Command) => {
+      if ((flags.from === undefined) !== (flags.until === undefined)) throw usageError('a replay takes both --from beginning and --until end');
       const configPath = path.resolve(flags.config);
       let text: string;
       try {
@@ -247,6 +314,10 @@ export function dataflowCommand(): Command {
         spec = await parseDataflowYaml(text, { baseDir: path.dirname(configPath) });
       } catch (err) {
         throw new CliError(`${flags.config}: ${(err as Error).message}`, ExitCode.USAGE);
+      }
+      if (flags.until !== undefined) {
+        await replay(spec, configPath, command);
+        return;
       }
       const dir = path.join(await root(flags), spec.name);
       const unlock = await lockStateDir(dir).catch((err: Error) => {
@@ -437,6 +508,47 @@ export function dataflowCommand(): Command {
         throw new CliError(`dataflow "${name}" is not running`, ExitCode.NOT_FOUND, `start it with \`freshet dataflow run --config ${found.run?.config ?? 'dataflow.yaml'}\``);
       }
       await printQuery((await httpGet(found.run.http, route)) as Record<string, unknown>, flags.output);
+    });
+
+  withNodeOptions(
+    dataflow
+      .command('sql')
+      .description("one read-only SELECT over a running dataflow's state, in DuckDB: tables windows, open_windows, correlations")
+      .argument('<name>', 'dataflow name')
+      .argument('<query>', 'SELECT …')
+      .option('--service <service>', 'the service to ask (default: the first with a window)')
+      .addOption(dirOption())
+      .addOption(listFormatOption()),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        `freshet dataflow sql price-stats "SELECT key, sum(n) FROM windows GROUP BY key ORDER BY 2 DESC LIMIT 10"`,
+        `freshet dataflow sql price-stats "SELECT a, b, r, p FROM correlations WHERE n >= 5 ORDER BY abs(r) DESC" -O json`,
+      ),
+    )
+    .action(async (name: string, query: string, flags: { service?: string; dir?: string; output: ListFormat } & NodeFlags) => {
+      const body = { query, ...(flags.service !== undefined ? { service: flags.service } : {}) };
+      const route = `/dataflows/${encodeURIComponent(name)}/sql`;
+      const t = await target(flags, name);
+      let result: { columns: string[]; rows: unknown[][]; truncated: boolean };
+      if (t.where === 'node') {
+        result = await nodeCall(flags, 'POST', route, body);
+      } else {
+        const found = t.found;
+        if (!found.running || !found.run?.http) {
+          throw new CliError(`dataflow "${name}" is not running`, ExitCode.NOT_FOUND, `start it with \`freshet dataflow run --config ${found.run?.config ?? 'dataflow.yaml'}\``);
+        }
+        result = (await httpGet(found.run.http, route, body)) as typeof result;
+      }
+      const out = stdoutWriter();
+      if (flags.output === 'json') {
+        await out.write(jsonLine(result));
+      } else {
+        await out.write(renderTable(result.columns.map((c) => c.toUpperCase()), result.rows.map((row) => row.map(cell)), { style: styleFor(process.stdout) }));
+        if (result.truncated) note(`only the first ${result.rows.length} rows`);
+      }
+      await out.flush();
     });
 
   withNodeOptions(

@@ -10,7 +10,7 @@
 // so a view can be linked to. `window.freshetConsole` exposes the chart and
 // the plotted points (the browser test compares them with the query API).
 
-/* global window, document, location, history, fetch, URLSearchParams, EventSource, Option, setTimeout, clearTimeout, setInterval, addEventListener */
+/* global window, document, location, history, fetch, URLSearchParams, URL, Blob, EventSource, Option, setTimeout, clearTimeout, setInterval, addEventListener */
 
 import uPlot from '/assets/uplot/uPlot.esm.js';
 
@@ -31,7 +31,7 @@ let lastClosedAt = 0;
 let dataflowList = [];
 
 function newStore() {
-  return { windows: new Map(), correlations: new Map(), groupKeys: [], seriesOf: '', valueNames: new Set(), seriesFields: new Set() };
+  return { windows: new Map(), correlations: new Map(), groupKeys: [], seriesOf: '', valueNames: new Set(), seriesFields: new Set(), correlationNames: new Set() };
 }
 
 const api = {
@@ -48,6 +48,17 @@ const api = {
       points: xs.flatMap((x, j) => (chart.data[i + 1][j] === null || chart.data[i + 1][j] === undefined ? [] : [[Math.round(x * 1000), chart.data[i + 1][j]]])),
     }));
     return { ...this.selection(), series };
+  },
+  /** The plotted data as CSV: window_start (ISO) and one column per series, one row per window start. */
+  csv() {
+    const { series } = this.plotted();
+    const starts = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const byLabel = series.map((s) => new Map(s.points));
+    const cell = (v) => (v === undefined ? '' : String(v));
+    const quote = (t) => (/[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t);
+    const lines = [['window_start', ...series.map((s) => s.label)].map(quote).join(',')];
+    for (const x of starts) lines.push([new Date(x).toISOString(), ...byLabel.map((m) => cell(m.get(x)))].join(','));
+    return `${lines.join('\n')}\n`;
   },
   select(changes) {
     Object.assign(sel, changes);
@@ -141,16 +152,17 @@ function addWindow(w) {
   if (!byStart) store.windows.set(w.key, (byStart = new Map()));
   byStart.set(w.windowStart, w);
   for (const [name, v] of Object.entries(w.values ?? {})) if (typeof v === 'number') store.valueNames.add(name);
-  if (w.series) {
-    store.seriesOf = w.series.of;
-    for (const f of Object.keys(SERIES_FIELDS)) if (f in w.series) store.seriesFields.add(f);
+  for (const [fact, fields] of Object.entries(w.series ?? {})) {
+    store.seriesOf ||= fact;
+    for (const f of Object.keys(SERIES_FIELDS)) if (f in fields) store.seriesFields.add(`${fact}:${f}`);
   }
   if (w.windowEnd > lastClosedAt) lastClosedAt = w.windowEnd;
 }
 
 function addCorrelation(c) {
   if (!c || typeof c.windowStart !== 'number') return;
-  const id = `${c.a}~${c.b}`;
+  const id = `${c.name}:${c.a}~${c.b}`;
+  store.correlationNames.add(c.name);
   let byStart = store.correlations.get(id);
   if (!byStart) store.correlations.set(id, (byStart = new Map()));
   byStart.set(c.windowStart, c);
@@ -161,11 +173,27 @@ function shownKeys() {
   return keys.slice(0, MAX_SERIES);
 }
 
+/** A correlation field: r:<name> or p:<name>. */
+function correlationField() {
+  const m = /^(r|p):(.+)$/.exec(sel.field);
+  return m ? { measure: m[1], name: m[2] } : undefined;
+}
+
+/** Fewer points than the correlation's min-points: shown greyed out, never plotted. */
+const weak = (c) => typeof c.n === 'number' && c.n < (c.minPoints ?? 5);
+
+function pairLabel(id) {
+  const c = store.correlations.get(id).values().next().value;
+  return `${c.a} ~ ${c.b}${store.correlationNames.size > 1 ? ` (${c.name})` : ''}`;
+}
+
 function pairsShown() {
   const keys = new Set(sel.group ? store.groupKeys : sel.keys);
+  const only = correlationField()?.name;
   const out = [];
   for (const [id, byStart] of store.correlations) {
     const any = byStart.values().next().value;
+    if (only !== undefined && any.name !== only) continue;
     if (sel.group ? any.group === sel.group || (keys.has(any.a) && keys.has(any.b)) : keys.has(any.a) || keys.has(any.b)) out.push(id);
   }
   return out.sort().slice(0, MAX_SERIES);
@@ -173,15 +201,17 @@ function pairsShown() {
 
 function fieldValue(w) {
   if (sel.field.startsWith('value:')) return w.values?.[sel.field.slice(6)];
-  return w.series?.[sel.field];
+  const [, fact, f] = sel.field.split(':');
+  return w.series?.[fact]?.[f];
 }
 
 /** The series to draw: [{label, points: [[windowStart ms, y], ...]}] before the range filter. */
 function seriesData() {
-  if (sel.field === 'r') {
+  const corr = correlationField();
+  if (corr) {
     return pairsShown().map((id) => ({
-      label: id.replace('~', ' ~ '),
-      points: [...store.correlations.get(id).values()].filter((c) => typeof c.r === 'number').map((c) => [c.windowStart, c.r]),
+      label: pairLabel(id),
+      points: [...store.correlations.get(id).values()].filter((c) => typeof c[corr.measure] === 'number' && !weak(c)).map((c) => [c.windowStart, c[corr.measure]]),
     }));
   }
   return shownKeys().map((key) => ({
@@ -198,10 +228,15 @@ function setOptions(select, options, value) {
 }
 
 function fieldOptions() {
-  const of = store.seriesOf;
-  const options = [...store.valueNames].sort().map((n) => [`value:${n}`, n === of ? `${n} (series)` : n]);
-  for (const [f, label] of Object.entries(SERIES_FIELDS)) if (store.seriesFields.has(f)) options.push([f, `${label} ${of}`]);
-  if (store.correlations.size > 0) options.push(['r', 'correlation r (pairs)']);
+  const options = [...store.valueNames].sort().map((n) => [`value:${n}`, n]);
+  for (const field of [...store.seriesFields].sort()) {
+    const [fact, f] = field.split(':');
+    options.push([`series:${fact}:${f}`, `${SERIES_FIELDS[f]} ${fact}`]);
+  }
+  for (const name of [...store.correlationNames].sort()) {
+    options.push([`r:${name}`, `correlation r ${name}`]);
+    options.push([`p:${name}`, `p-value ${name}`]);
+  }
   return options;
 }
 
@@ -216,15 +251,15 @@ function refreshFieldSelect() {
 
 function renderChips() {
   const box = $('chips');
-  const keys = sel.field === 'r' ? pairsShown().map((id) => id.replace('~', ' ~ ')) : shownKeys();
+  const keys = correlationField() ? pairsShown().map(pairLabel) : shownKeys();
   box.replaceChildren(
     ...keys.map((key, i) => {
       const chip = document.createElement('span');
       chip.className = `chip${hidden.has(key) ? ' off' : ''}`;
-      chip.innerHTML = `<i style="background:${COLORS[i % COLORS.length]}"></i>${esc(key)}${!sel.group && sel.field !== 'r' ? ' ×' : ''}`;
-      chip.title = sel.group || sel.field === 'r' ? 'show / hide' : 'remove';
+      chip.innerHTML = `<i style="background:${COLORS[i % COLORS.length]}"></i>${esc(key)}${!sel.group && !correlationField() ? ' ×' : ''}`;
+      chip.title = sel.group || correlationField() ? 'show / hide' : 'remove';
       chip.addEventListener('click', () => {
-        if (!sel.group && sel.field !== 'r') {
+        if (!sel.group && !correlationField()) {
           void api.select({ keys: sel.keys.filter((k) => k !== key) });
           return;
         }
@@ -311,24 +346,29 @@ function fmt(v) {
 function renderTables() {
   const keys = shownKeys();
   const names = [...store.valueNames].sort();
-  const fields = [...store.seriesFields];
-  $('latest').querySelector('thead').innerHTML = `<tr><th>key</th><th>window</th>${names.map((n) => `<th class="num">${esc(n)}</th>`).join('')}${fields.map((f) => `<th class="num">${esc(SERIES_FIELDS[f])}</th>`).join('')}</tr>`;
+  const fields = [...store.seriesFields].sort().map((field) => field.split(':'));
+  $('latest').querySelector('thead').innerHTML = `<tr><th>key</th><th>window</th>${names.map((n) => `<th class="num">${esc(n)}</th>`).join('')}${fields.map(([fact, f]) => `<th class="num">${esc(`${SERIES_FIELDS[f]} ${fact}`)}</th>`).join('')}</tr>`;
   $('latest').querySelector('tbody').innerHTML = keys
     .map((key) => {
       const ws = [...(store.windows.get(key)?.values() ?? [])];
       const w = ws.reduce((a, b) => (!a || b.windowStart > a.windowStart ? b : a), undefined);
       if (!w) return `<tr><td>${esc(key)}</td><td colspan="${names.length + fields.length + 1}" class="muted">no closed window yet</td></tr>`;
-      return `<tr><td>${esc(key)}</td><td>${new Date(w.windowStart).toLocaleTimeString()}</td>${names.map((n) => `<td class="num">${fmt(w.values?.[n])}</td>`).join('')}${fields.map((f) => `<td class="num">${fmt(w.series?.[f])}</td>`).join('')}</tr>`;
+      return `<tr><td>${esc(key)}</td><td>${new Date(w.windowStart).toLocaleTimeString()}</td>${names.map((n) => `<td class="num">${fmt(w.values?.[n])}</td>`).join('')}${fields.map(([fact, f]) => `<td class="num">${fmt(w.series?.[fact]?.[f])}</td>`).join('')}</tr>`;
     })
     .join('');
   const latest = pairsShown()
     .map((id) => [...store.correlations.get(id).values()].reduce((a, b) => (b.windowStart > a.windowStart ? b : a)))
-    .sort((a, b) => Math.abs(b.r ?? 0) - Math.abs(a.r ?? 0))
+    .sort((a, b) => Number(weak(a)) - Number(weak(b)) || Math.abs(b.r ?? 0) - Math.abs(a.r ?? 0))
     .slice(0, 30);
   $('correlations').querySelector('tbody').innerHTML =
     latest.length === 0
-      ? '<tr><td colspan="5" class="muted">none for this selection</td></tr>'
-      : latest.map((c) => `<tr><td>${esc(c.a)}</td><td>${esc(c.b)}</td><td class="num">${fmt(c.r)}</td><td class="num">${c.n}</td><td>${new Date(c.windowStart).toLocaleTimeString()}</td></tr>`).join('');
+      ? '<tr><td colspan="7" class="muted">none for this selection</td></tr>'
+      : latest
+          .map(
+            (c) =>
+              `<tr class="${weak(c) ? 'weak' : ''}"${weak(c) ? ` title="fewer than ${c.minPoints ?? 5} points (min-points)"` : ''}><td>${esc(c.name)}</td><td>${esc(c.a)}</td><td>${esc(c.b)}</td><td class="num">${fmt(c.r)}</td><td class="num">${fmt(c.p)}</td><td class="num">${c.n}</td><td>${new Date(c.windowStart).toLocaleTimeString()}</td></tr>`,
+          )
+          .join('');
 }
 
 // ---- loading a selection ------------------------------------------------------
@@ -415,6 +455,15 @@ async function load() {
 
 // ---- wiring ------------------------------------------------------------------
 
+$('csv').addEventListener('click', () => {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([api.csv()], { type: 'text/csv' }));
+  link.download = `${[sel.dataflow, sel.service, sel.field].join('-').replace(/[^A-Za-z0-9.]+/g, '-')}.csv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+});
 $('service').addEventListener('change', (e) => void api.select({ service: e.target.value, field: '', group: '', keys: [] }));
 $('field').addEventListener('change', (e) => {
   sel.field = e.target.value;

@@ -5,8 +5,8 @@ import type { ServerLimits } from '../limits.js';
 import type { RequestHandler, Router } from '../net/connection.js';
 import type { ReplicaManager } from '../spu/replica-manager.js';
 import { createHandler, deleteHandler, listHandler } from './admin.js';
-import { MetadataView } from './metadata-view.js';
-import { smartModuleMetadata, topicMetadata, type SpuIdentity } from './objects.js';
+import { MetadataView, type ClusterView } from './metadata-view.js';
+import { smartModuleMetadata, spuMetadata, topicMetadata, type SpuIdentity } from './objects.js';
 import type { SmartModuleRegistry } from './smartmodule-registry.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { WatchService } from './watch-service.js';
@@ -22,13 +22,22 @@ export interface ScContext {
   spu: SpuIdentity;
   /** Checks every request against the ACLs; watches and lists show only what the client may describe (absent: everything is allowed). */
   authorizer?: Authorizer;
+  /** Several nodes sharing the partitions; `onLeaderChange` feeds the watch streams. */
+  cluster?: ClusterView & { onLeaderChange(listener: (topic: string, partition: number) => void): void };
 }
 
 /** The SC's request routing: metadata and admin. */
-export function scRouter({ topics, smartmodules, replicas, limits, log, spu, authorizer }: ScContext): Router {
-  const view = new MetadataView(topics, replicas, smartmodules, spu);
+export function scRouter({ topics, smartmodules, replicas, limits, log, spu, authorizer, cluster }: ScContext): Router {
+  const view = new MetadataView(topics, replicas, smartmodules, spu, cluster);
   const visible = visibility(authorizer);
   const watches = new WatchService(view, limits, log, visible);
+  cluster?.onLeaderChange((name, partition) => {
+    const topic = topics.get(name);
+    if (!topic || partition >= topic.partitions) return;
+    // The new leader may be a node the client has not heard of yet.
+    watches.publish('SPU', view.spus().map((content) => ({ kind: 'update' as const, content: spuMetadata(content) })));
+    watches.publish('Partition', [{ kind: 'update', content: view.partition(topic, partition) }]);
+  });
   topics.on('change', ({ kind, topic }) => {
     const change = kind === 'created' ? 'update' : 'delete';
     watches.publish('Topic', [{ kind: change, content: topicMetadata(topic, spu) }]);

@@ -52,6 +52,31 @@ export interface PartitionProvisioner {
 
 export type TopicEvent = { kind: 'created' | 'deleted'; topic: TopicDefinition };
 
+/** Where the topic table lives: `<dataDir>/metadata/topics.json` by default, a KV bucket on the JetStream backend. */
+export interface TopicPersistence {
+  load(): Promise<TopicDefinition[]>;
+  /** Stores one change; `topics` is the whole table after it. */
+  save(change: TopicEvent, topics: TopicDefinition[]): Promise<void>;
+  /** Changes other nodes sharing this persistence make, from now on. */
+  follow?(apply: (change: RemoteTopicChange) => Promise<void>): void;
+}
+
+export type RemoteTopicChange = { kind: 'created'; topic: TopicDefinition } | { kind: 'deleted'; name: string };
+
+export interface TopicRegistryOptions {
+  persistence?: TopicPersistence;
+  /** Replication factors the partitions can have (default: 1, one node on local disk). */
+  replicationFactors?: readonly number[];
+}
+
+function filePersistence(dataDir: string): TopicPersistence {
+  const file = path.join(dataDir, 'metadata', 'topics.json');
+  return {
+    load: async () => (await readJsonIfExists<{ topics: TopicDefinition[] }>(file))?.topics ?? [],
+    save: (_change, topics) => writeJsonAtomic(file, { topics }),
+  };
+}
+
 /** Fluvio's rule for resource names: DNS-label-like, lowercase. */
 export function validateTopicName(name: string): void {
   if (name.length === 0) throw new TopicRequestError(TOPIC_ERROR.invalidName, 'topic name is empty');
@@ -69,15 +94,19 @@ export function validateTopicName(name: string): void {
   }
 }
 
-function validateDefinition(topic: TopicDefinition): void {
+function validateDefinition(topic: TopicDefinition, replicationFactors: readonly number[]): void {
   validateTopicName(topic.name);
   const invalid = (message: string) => new TopicRequestError(TOPIC_ERROR.invalidConfiguration, message);
   if (!Number.isInteger(topic.partitions) || topic.partitions < 1) throw invalid('partitions must be at least 1');
   if (topic.partitions > TOPIC_LIMITS.maxPartitions) {
     throw invalid(`partitions must be at most ${TOPIC_LIMITS.maxPartitions}`);
   }
-  if (topic.replicationFactor !== 1) {
-    throw invalid(`replication factor ${topic.replicationFactor} needs that many SPUs; this node has 1 (use 1)`);
+  if (!replicationFactors.includes(topic.replicationFactor)) {
+    throw invalid(
+      replicationFactors.length === 1 && replicationFactors[0] === 1
+        ? `replication factor ${topic.replicationFactor} needs that many SPUs; this node has 1 (use 1)`
+        : `replication factor ${topic.replicationFactor} is not supported (use ${replicationFactors.join(' or ')})`,
+    );
   }
   if (topic.segmentSize !== undefined && topic.segmentSize < 1024) throw invalid('segment size must be at least 1024 bytes');
   if (topic.maxPartitionSize !== undefined && topic.segmentSize !== undefined && topic.maxPartitionSize < topic.segmentSize) {
@@ -87,31 +116,53 @@ function validateDefinition(topic: TopicDefinition): void {
 }
 
 /**
- * The SC's topic table, persisted in `<dataDir>/metadata/topics.json`.
+ * The SC's topic table, persisted in `<dataDir>/metadata/topics.json` (or
+ * where the options' persistence puts it).
  * Changes are serialized so that a create racing a delete of the same name
  * cannot interleave their disk writes.
  */
 export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
   private readonly topics = new Map<string, TopicDefinition>();
   private readonly queue = new SerialQueue();
-  private readonly file: string;
+  private readonly persistence: TopicPersistence;
+  private readonly replicationFactors: readonly number[];
 
   private constructor(
     dataDir: string,
     private readonly provisioner: PartitionProvisioner,
+    options: TopicRegistryOptions,
   ) {
     super();
-    this.file = path.join(dataDir, 'metadata', 'topics.json');
+    this.persistence = options.persistence ?? filePersistence(dataDir);
+    this.replicationFactors = options.replicationFactors ?? [1];
   }
 
-  static async open(dataDir: string, provisioner: PartitionProvisioner): Promise<TopicRegistry> {
-    const registry = new TopicRegistry(dataDir, provisioner);
-    const stored = await readJsonIfExists<{ topics: TopicDefinition[] }>(registry.file);
-    for (const topic of stored?.topics ?? []) {
+  static async open(dataDir: string, provisioner: PartitionProvisioner, options: TopicRegistryOptions = {}): Promise<TopicRegistry> {
+    const registry = new TopicRegistry(dataDir, provisioner, options);
+    for (const topic of await registry.persistence.load()) {
       registry.topics.set(topic.name, topic);
       await provisioner.createPartitions(topic);
     }
+    registry.persistence.follow?.((change) => registry.applyRemote(change));
     return registry;
+  }
+
+  /** A change another node made (a no-op when this node made it, or already knows). */
+  applyRemote(change: RemoteTopicChange): Promise<void> {
+    return this.serialized(async () => {
+      if (change.kind === 'created') {
+        if (this.topics.has(change.topic.name)) return;
+        await this.provisioner.createPartitions(change.topic);
+        this.topics.set(change.topic.name, change.topic);
+        this.emit('change', { kind: 'created', topic: change.topic });
+        return;
+      }
+      const topic = this.topics.get(change.name);
+      if (!topic) return;
+      this.topics.delete(change.name);
+      this.emit('change', { kind: 'deleted', topic });
+      await this.provisioner.deletePartitions(topic);
+    });
   }
 
   list(): TopicDefinition[] {
@@ -124,7 +175,7 @@ export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
 
   /** Validates without side effects (dry run); throws TopicRequestError. */
   check(topic: TopicDefinition): void {
-    validateDefinition(topic);
+    validateDefinition(topic, this.replicationFactors);
     if (this.topics.has(topic.name)) throw new TopicRequestError(TOPIC_ERROR.alreadyExists, `topic "${topic.name}" already exists`);
     if (this.topics.size >= TOPIC_LIMITS.maxTopics) {
       throw new TopicRequestError(TOPIC_ERROR.invalidConfiguration, `this node holds the maximum of ${TOPIC_LIMITS.maxTopics} topics`);
@@ -136,7 +187,7 @@ export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
       this.check(topic);
       await this.provisioner.createPartitions(topic);
       this.topics.set(topic.name, topic);
-      await this.persist();
+      await this.persist({ kind: 'created', topic });
       this.emit('change', { kind: 'created', topic });
     });
   }
@@ -146,14 +197,14 @@ export class TopicRegistry extends EventEmitter<{ change: [TopicEvent] }> {
       const topic = this.topics.get(name);
       if (!topic) throw new TopicRequestError(TOPIC_ERROR.notFound, `topic "${name}" not found`);
       this.topics.delete(name);
-      await this.persist();
+      await this.persist({ kind: 'deleted', topic });
       this.emit('change', { kind: 'deleted', topic });
       await this.provisioner.deletePartitions(topic);
     });
   }
 
-  private persist(): Promise<void> {
-    return writeJsonAtomic(this.file, { topics: this.list() });
+  private persist(change: TopicEvent): Promise<void> {
+    return this.persistence.save(change, this.list());
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

@@ -35,7 +35,7 @@ import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/ind
 import type { ReplicaManager } from './replica-manager.js';
 import type { StreamFetchService } from './stream-fetch.js';
 
-interface StoredOffset {
+export interface StoredOffset {
   consumerId: string;
   topic: string;
   partition: number;
@@ -51,8 +51,16 @@ function keyOf(consumerId: string, topic: string, partition: number): string {
   return JSON.stringify([consumerId, topic, partition]);
 }
 
+/** Where stored consumer offsets live: a JSON file in the data dir by default, a KV bucket on the JetStream backend. */
+export interface ConsumerOffsetBackend {
+  list(): Promise<StoredOffset[]>;
+  put(consumerId: string, topic: string, partition: number, offset: number): Promise<void>;
+  delete(consumerId: string, topic: string, partition: number): Promise<boolean>;
+  dropPartition(topic: string, partition: number): Promise<void>;
+}
+
 /** The offsets, in memory and in one JSON file; writes are serialized and coalesced. */
-export class ConsumerOffsetStore {
+export class ConsumerOffsetStore implements ConsumerOffsetBackend {
   private readonly file: string;
   private readonly offsets = new Map<string, StoredOffset>();
   private loaded: Promise<void> | undefined;
@@ -136,9 +144,9 @@ export function consumerOffsetHandlers(
   replicas: ReplicaManager,
   streams: StreamFetchService,
   log: Logger,
+  store: ConsumerOffsetBackend = new ConsumerOffsetStore(replicas.dataDir),
   authorizer?: Authorizer,
 ): { update: RequestHandler; delete: RequestHandler; fetch: RequestHandler } {
-  const store = new ConsumerOffsetStore(replicas.dataDir);
   replicas.on('removed', (topic, partition) => {
     store.dropPartition(topic, partition).catch((err: unknown) => log.error({ err, topic, partition }, 'cannot drop consumer offsets'));
   });

@@ -109,6 +109,13 @@ function appendFailure(err: unknown, topic: string, partition: number, log: Logg
     log.warn({ topic, partition }, 'append refused: disk full');
     return failure(ErrorCode.Other, err.message);
   }
+  // A replicated backend that cannot reach its servers, or whose leadership
+  // moved, answers "not leader": clients look the leader up again and retry,
+  // as they do when a partition moves.
+  if (err instanceof StorageError && (err.code === 'UNAVAILABLE' || err.code === 'FENCED')) {
+    log.warn({ err, topic, partition }, 'append failed: partition unavailable here');
+    return failure(ErrorCode.NotLeaderForPartition);
+  }
   log.error({ err, topic, partition }, 'append failed');
   return failure(ErrorCode.StorageError);
 }

@@ -4,7 +4,7 @@ import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../a
 import type { ServerLimits } from '../limits.js';
 import type { Authorizer } from '../auth/index.js';
 import type { RequestHandler, Router } from '../net/connection.js';
-import { consumerOffsetHandlers } from './consumer-offsets.js';
+import { consumerOffsetHandlers, type ConsumerOffsetBackend } from './consumer-offsets.js';
 import { fetchOffsetsHandler } from './fetch-offsets.js';
 import { produceHandler } from './produce.js';
 import type { ReplicaManager } from './replica-manager.js';
@@ -22,6 +22,8 @@ export interface SpuContext {
   smartmodules?: SmartModuleService;
   /** Checks every request against the ACLs (absent: everything is allowed). */
   authorizer?: Authorizer;
+  /** Where named consumers' offsets are stored (default: the data dir). */
+  consumerOffsets?: ConsumerOffsetBackend;
 }
 
 /** The SPU's request routing: partitions' data plane. */
@@ -31,9 +33,10 @@ export function spuRouter({
   log,
   smartmodules,
   authorizer,
+  consumerOffsets: offsetBackend,
   streams = new StreamFetchService(replicas, limits, log, smartmodules, authorizer),
 }: SpuContext): Router {
-  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log, authorizer);
+  const consumerOffsets = consumerOffsetHandlers(replicas, streams, log, offsetBackend, authorizer);
   const handlers = new Map<number, RequestHandler>([
     [SpuApiKey.ApiVersions, apiVersionsHandler(SPU_API_VERSIONS, PLATFORM_VERSION)],
     [SpuApiKey.Produce, produceHandler(replicas, log, smartmodules, authorizer)],

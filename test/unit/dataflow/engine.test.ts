@@ -52,7 +52,8 @@ describe('dataflow engine: windows and watermarks', () => {
     e.process(rec({ k: 'a', ts: 10 })); // ts 10 belongs to [10, 20) and moves the watermark to 10: [0, 10) closes
     assert.deepEqual(brief(e.takeOutputs()), ['a@0:{"n":2}', 'b@0:{"n":1}']);
     e.finish();
-    assert.deepEqual(brief(e.takeOutputs()), ['a@10:{"n":1}']);
+    // Dense time steps: b has no event in [10, 20), its count there is 0.
+    assert.deepEqual(brief(e.takeOutputs()), ['a@10:{"n":1}', 'b@10:{"n":0}']);
   });
 
   it('grace: records for a window are taken until watermark ≥ end + grace, then dropped and counted', () => {
@@ -122,7 +123,7 @@ describe('dataflow engine: windows and watermarks', () => {
     assert.deepEqual(brief(e.takeOutputs()), ['a@0:{"n":1}']);
   });
 
-  it('idleness: with every input idle, each period closes the oldest open window; no empty windows', () => {
+  it('idleness: with every input idle, each period closes the oldest open window; keys without events there are filled', () => {
     offsets = new Map();
     const clock = new Clock();
     const e = engineOf(countSpec({ idleness: 1000, grace: 5 }), clock);
@@ -140,13 +141,13 @@ describe('dataflow engine: windows and watermarks', () => {
     assert.deepEqual(e.takeOutputs(), []);
     clock.t += 500;
     e.tick();
-    assert.deepEqual(brief(e.takeOutputs()), ['b@10:{"n":1}']);
+    assert.deepEqual(brief(e.takeOutputs()), ['a@10:{"n":0}', 'b@10:{"n":1}']);
     clock.t += 5000;
     e.tick();
     assert.deepEqual(e.takeOutputs(), []);
     e.process(rec({ k: 'c', ts: 24 })); // [20,30) closed by the idle advance? no: wm = 25 < 30 + 5
     e.finish();
-    assert.deepEqual(brief(e.takeOutputs()), ['c@20:{"n":1}']);
+    assert.deepEqual(brief(e.takeOutputs()), ['a@20:{"n":0}', 'b@20:{"n":0}', 'c@20:{"n":1}']);
   });
 
   it('sliding windows: one state per instance; a record counts in every window that holds it', () => {
@@ -222,9 +223,10 @@ describe('dataflow engine: windows and watermarks', () => {
   });
 });
 
-function seriesSpec(withinGroups: boolean, pairs?: [string, string][]) {
+function seriesSpec(withinGroups: boolean, pairs?: [string, string][], timeSteps: 'dense' | 'sparse' = 'dense') {
   return dataflow('s')
     .source('in')
+    .timeSteps(timeSteps)
     .assignTimestamp('$.ts')
     .assignKey('$.k')
     .group('$.g')
@@ -235,15 +237,15 @@ function seriesSpec(withinGroups: boolean, pairs?: [string, string][]) {
 }
 
 describe('dataflow engine: series over closed windows', () => {
-  it('delta, percent change (null after a 0), rolling mean over the last N windows, absent windows skipped', () => {
+  it('sparse steps: delta, percent change (null after a 0), rolling mean over the last N windows, absent windows skipped', () => {
     offsets = new Map();
-    const e = engineOf(seriesSpec(false, [['a', 'b']]));
+    const e = engineOf(seriesSpec(false, [['a', 'b']], 'sparse'));
     const values = [10, 0, 5, undefined, 8]; // window 3 has no record for a
     values.forEach((v, i) => {
       if (v !== undefined) e.process(rec({ k: 'a', ts: i * 10 + 1, v, g: 'G' }));
     });
     e.finish();
-    const series = windows(e.takeOutputs()).map((w) => ({ start: w.windowStart, ...w.series! }));
+    const series = windows(e.takeOutputs()).map((w) => ({ start: w.windowStart, ...w.series!.avg }));
     assert.deepEqual(
       series.map((s) => [s.start, s.value, s.previous?.value ?? null, s.delta, s.pctChange, s.rollingMean, s.rollingWindows]),
       [
@@ -255,7 +257,7 @@ describe('dataflow engine: series over closed windows', () => {
     );
   });
 
-  it('rolling Pearson between two keys over the last N windows equals the hand-computed value; null before 2 points', () => {
+  it('rolling Pearson between two keys over the last N windows equals the hand-computed value; null before 3 points', () => {
     offsets = new Map();
     const e = engineOf(seriesSpec(false, [['b', 'a']]));
     const xs = [1, 2, 3, 4, 5];
@@ -267,11 +269,14 @@ describe('dataflow engine: series over closed windows', () => {
     e.finish();
     const corr = e.takeOutputs().filter((o) => o.kind === 'correlation').map((o) => o.value as CorrelationResult);
     assert.equal(corr.length, 5);
-    assert.deepEqual(corr.map((c) => [c.a, c.b, c.n]), [['a', 'b', 1], ['a', 'b', 2], ['a', 'b', 3], ['a', 'b', 4], ['a', 'b', 5]]);
+    assert.deepEqual(corr.map((c) => [c.a, c.b, c.n]), [['b', 'a', 1], ['b', 'a', 2], ['b', 'a', 3], ['b', 'a', 4], ['b', 'a', 5]]);
     assert.equal(corr[0].r, null);
-    assert.equal(corr[1].r, 1); // (1,2), (2,4)
-    assert.equal(corr[4].r, 6 / Math.sqrt(60));
-    assert.equal(corr[4].id, 's:main:correlation:a~b:40');
+    assert.equal(corr[1].r, null); // two points always line up: no r
+    assert.ok(Math.abs(corr[2].r! - 3 / Math.sqrt(2 * (42 / 9))) < 1e-12); // (2,1), (4,2), (5,3)
+    assert.ok(Math.abs(corr[4].r! - 6 / Math.sqrt(60)) < 1e-12);
+    // scipy.stats.pearsonr([1,2,3,4,5], [2,4,5,4,5]) = (0.7745966692414835, p = 0.1240270626575546)
+    assert.ok(Math.abs(corr[4].p! - 0.1240270626575546) < 1e-9);
+    assert.equal(corr[4].id, 's:main:correlation:avg:b~a:40');
   });
 
   it('the window of N slides: older windows leave the correlation', () => {
@@ -307,11 +312,11 @@ describe('dataflow engine: series over closed windows', () => {
     }
     e.finish();
     const corr = e.takeOutputs().filter((o) => o.kind === 'correlation').map((o) => o.value as CorrelationResult);
-    const final = corr.filter((c) => c.windowStart === 20).map((c) => [c.group, c.a, c.b, c.r]);
+    const final = corr.filter((c) => c.windowStart === 20).map((c) => [c.group, c.a, c.b, c.n, c.r, c.p]);
     assert.deepEqual(final, [
-      ['acme', 'p1', 'p2', 1],
-      ['acme', 'p1', 'p3', null],
-      ['acme', 'p2', 'p3', null],
+      ['acme', 'p1', 'p2', 3, 1, 0],
+      ['acme', 'p1', 'p3', 3, null, null],
+      ['acme', 'p2', 'p3', 3, null, null],
     ]);
     const q = e.query({ group: 'acme' }) as { keys: { key: string }[]; correlations: unknown[] };
     assert.deepEqual(q.keys.map((k) => k.key), ['p1', 'p2', 'p3']);
@@ -328,7 +333,7 @@ describe('dataflow engine: queries and checkpoints', () => {
     const q = e.query({ key: 'a' }) as { group: string; open: { windowStart: number; values: unknown }[]; closed: WindowResult[] };
     assert.equal(q.group, 'G');
     assert.deepEqual(q.open.map((w) => [w.windowStart, w.values]), [[10, { avg: 6 }]]);
-    assert.deepEqual(q.closed.map((w) => [w.windowStart, w.values, w.series?.value]), [[0, { avg: 4 }, 4]]);
+    assert.deepEqual(q.closed.map((w) => [w.windowStart, w.values, w.series?.avg.value]), [[0, { avg: 4 }, 4]]);
   });
 
   it('snapshot → JSON → restore, then the rest of the input: same outputs and state as without the interruption', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alignedPairs, delta, mean, pctChange, pearson } from '../../../src/dataflow/series.js';
+import { delta, mean, pctChange, pearson, pValue, regularizedBeta } from '../../../src/dataflow/series.js';
 
 describe('dataflow series math', () => {
   it('delta and percent change against the previous value', () => {
@@ -25,17 +25,27 @@ describe('dataflow series math', () => {
     assert.equal(pearson([1, 2, 3], [2, 4, 6]), 1);
   });
 
-  it('Pearson is null with fewer than 2 points or zero variance', () => {
-    assert.equal(pearson([1], [2]), null);
+  it('Pearson is null with fewer than 3 points or a constant side; NaN/null points are skipped pairwise', () => {
+    assert.equal(pearson([1, 2], [2, 4]), null);
     assert.equal(pearson([], []), null);
     assert.equal(pearson([1, 1, 1], [1, 2, 3]), null);
-    assert.equal(pearson([1, 2, 3], [5, 5, 5]), null);
+    assert.equal(pearson([0.1, 0.1, 0.1], [1, 2, 3]), null);
+    assert.equal(pearson([1, 2, 3, null, 4], [2, 4, 6, 100, 8]), 1);
   });
 
-  it('pairs are aligned by window, only where both series have a number', () => {
-    const a = [{ start: 0, value: 1 }, { start: 10, value: 2 }, { start: 20, value: null }, { start: 30, value: 4 }];
-    const b = [{ start: 10, value: 20 }, { start: 20, value: 30 }, { start: 30, value: 40 }, { start: 40, value: 50 }];
-    assert.deepEqual(alignedPairs(a, b, 0, 30), { xs: [2, 4], ys: [20, 40] });
-    assert.deepEqual(alignedPairs(a, b, 20, 30), { xs: [4], ys: [40] });
+  it('two-sided p-values equal the closed forms for 3 and 4 points and scipy for 10', () => {
+    // n = 3 (1 degree of freedom, Cauchy): p = 1 − (2/π)·asin|r|; n = 4 (2 degrees): p = 1 − |r|.
+    for (const r of [0.1, 0.5, -0.9, 0.999]) {
+      assert.ok(Math.abs(pValue(r, 3)! - (1 - (2 / Math.PI) * Math.asin(Math.abs(r)))) < 1e-12);
+      assert.ok(Math.abs(pValue(r, 4)! - (1 - Math.abs(r))) < 1e-12);
+    }
+    // scipy.stats.pearsonr(range(10), [2,1,4,3,7,5,6,9,10,8]): r = 0.9030303030303026, p = 0.00034361219776328565
+    assert.ok(Math.abs(pValue(0.9030303030303026, 10)! - 0.00034361219776328565) < 1e-12);
+    assert.equal(pValue(1, 5), 0);
+    assert.equal(pValue(null, 5), null);
+    assert.equal(pValue(0.5, 2), null);
+    // I_x(1, 1) = x; I_x(a, b) = 1 − I_{1−x}(b, a)
+    assert.ok(Math.abs(regularizedBeta(0.3, 1, 1) - 0.3) < 1e-14);
+    assert.ok(Math.abs(regularizedBeta(0.2, 2.5, 4) + regularizedBeta(0.8, 4, 2.5) - 1) < 1e-13);
   });
 });

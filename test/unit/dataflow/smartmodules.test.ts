@@ -89,7 +89,7 @@ describe('dataflow checkpoint store', () => {
         fingerprint: 'f',
         inputs: [{ topic: 'in', partition: 0, next: seq * 10 }],
         outputs: [],
-        state: { format: 1, watermark: { value: null, inputs: [] }, windows: [], keys: [], correlations: [], metrics: {} as Checkpoint['state']['metrics'] },
+        state: { format: 2, watermark: { value: null, inputs: [] }, nextStep: null, maxStart: null, windows: [], keys: [], correlations: [], blocks: [], metrics: {} as Checkpoint['state']['metrics'] },
       });
       await writeFile(path.join(dir, 'ckpt-000000000001.json.tmp-999999'), '{"torn'); // left by a killed writer of an older version
       await writeFile(path.join(dir, 'ckpt-000000000001.json.tmp-999999-4'), '{"torn'); // left by a killed writer

@@ -30,23 +30,23 @@ describe('dataflow windows', () => {
 
   it('the watermark is the minimum over active inputs, monotonic; idle inputs leave the minimum', () => {
     const wm = new Watermark(100);
-    wm.register('a', 0);
-    wm.register('b', 0);
-    wm.touch('a', 10);
-    wm.observe('a', 50);
+    const a = wm.input('a', 0);
+    const b = wm.input('b', 0);
+    Watermark.touch(a, 10);
+    assert.equal(Watermark.observe(a, 50), true);
     assert.equal(wm.update(), -Infinity); // b has seen nothing yet
-    wm.touch('b', 20);
-    wm.observe('b', 30);
+    Watermark.touch(b, 20);
+    Watermark.observe(b, 30);
     assert.equal(wm.update(), 30);
-    wm.observe('b', 20); // older: no effect
+    assert.equal(Watermark.observe(b, 20), false); // older: no effect
     assert.equal(wm.update(), 30);
     assert.equal(wm.checkIdle(115), false); // a idle (last seen 10), b not (20)
     assert.equal(wm.isIdle('a'), true);
     assert.equal(wm.update(), 30); // only b: max 30
-    wm.touch('b', 116);
-    wm.observe('b', 70);
+    Watermark.touch(b, 116);
+    Watermark.observe(b, 70);
     assert.equal(wm.update(), 70); // a idle: b alone decides
-    wm.touch('a', 117); // a is back with an old max: the watermark does not move back
+    Watermark.touch(a, 117); // a is back with an old max: the watermark does not move back
     assert.equal(wm.update(), 70);
   });
 

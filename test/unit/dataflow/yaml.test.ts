@@ -97,7 +97,9 @@ describe('dataflow YAML', () => {
     assert.deepEqual({ ...s.window }, { kind: 'tumbling', size: 60_000, slide: 60_000, grace: 10_000, idleness: 120_000, late: { policy: 'side-output', topic: 'late-prices' } });
     assert.deepEqual(s.transforms.map((t) => t.kind), ['map', 'assign-timestamp', 'assign-key']);
     assert.deepEqual(s.aggregates.map((a) => [a.name, a.op]), [['events', 'count'], ['avg', 'mean'], ['total_cents', 'sum']]);
-    assert.deepEqual(s.series, { of: 'avg', delta: true, pctChange: true, rollingMean: 3, correlation: { windows: 10, withinGroups: true } });
+    assert.deepEqual(s.series, [{ of: 'avg', delta: true, pctChange: true, rollingMean: 3 }]);
+    assert.deepEqual(s.correlations, [{ name: 'avg', x: 'avg', y: 'avg', windows: 10, lag: 0, between: 'group', minPoints: 5 }]);
+    assert.equal(s.timeSteps, 'dense');
     assert.deepEqual(s.sinks, [{ topic: 'stats' }]);
 
     const engine = new ServiceEngine(spec.name, s);
@@ -137,7 +139,7 @@ describe('dataflow YAML', () => {
     );
     assert.match(
       await yamlError(MINIMAL('    sources: [{ id: in }]\n    window:\n      tumbling: { duration: 1s }\n    series: { of: avg }')),
-      /services\.s\.series\.of: "avg" is not an aggregate of the window \(count\)/,
+      /services\.s\.series\.avg: "avg" is not an aggregate of the window \(count\)/,
     );
     assert.match(
       await yamlError(MINIMAL('    sources: [{ id: in }]\n    window:\n      tumbling: { duration: 1s }\n    series:\n      correlation: { windows: 5, within: group }')),
@@ -153,6 +155,56 @@ describe('dataflow YAML', () => {
       await yamlError(MINIMAL('    sources: [{ id: in }]\n    window:\n      sliding: { duration: 1s, slide: 2s }')),
       /^services\.s\.window\.sliding\.slide: must be > 0 and ≤ the duration/,
     );
+  });
+});
+
+describe('dataflow YAML: time steps, several facts, correlations, limits', () => {
+  const TICKER = `    sources: [{ id: in }]
+    window:
+      tumbling: { duration: 1m }
+      partition:
+        assign-key: $.k
+        group: $.g
+        aggregate:
+          changes: count
+          price: { last: $.p, fill: none }
+          rank: { mean: $.r }
+    time-steps: sparse
+    retire-after: 1h
+    limits: { max-keys: 5000, max-groups: 10, max-pairs: 200 }
+    series:
+      - of: changes
+        delta: true
+        correlation: { windows: 12, within: group, top: 3, min-points: 6 }
+      - of: price
+        pct-change: true
+        rolling-mean: 4
+    correlations:
+      - { x: price, y: rank, between: key, windows: 8, lag: 2 }
+      - { x: price, y: changes, pairs: [[a, b]], windows: 5 }
+`;
+
+  it('compiles a list of series, correlations of every kind, fill rules, time-steps, retire-after (a duration: its steps) and limits', async () => {
+    const s = (await parseDataflowYaml(MINIMAL(TICKER))).services[0];
+    assert.deepEqual(s.aggregates.map((a) => [a.name, a.op, a.fill ?? null]), [['changes', 'count', null], ['price', 'last', 'none'], ['rank', 'mean', null]]);
+    assert.deepEqual(s.series, [{ of: 'changes', delta: true, pctChange: false }, { of: 'price', delta: false, pctChange: true, rollingMean: 4 }]);
+    assert.deepEqual(s.correlations, [
+      { name: 'changes', x: 'changes', y: 'changes', windows: 12, lag: 0, between: 'group', top: 3, minPoints: 6 },
+      { name: 'price~rank@2', x: 'price', y: 'rank', windows: 8, lag: 2, between: 'key', minPoints: 5 },
+      { name: 'price~changes', x: 'price', y: 'changes', windows: 5, lag: 0, between: 'pairs', pairs: [['a', 'b']], minPoints: 5 },
+    ]);
+    assert.equal(s.timeSteps, 'sparse');
+    assert.equal(s.retireAfter, 60);
+    assert.deepEqual(s.limits, { maxKeys: 5000, maxGroups: 10, maxPairs: 200 });
+  });
+
+  it('errors name the key path', async () => {
+    assert.match(await yamlError(MINIMAL(TICKER.replace('fill: none', 'fill: carry'))), /aggregate\.price\.fill: expected one of zero, previous, none, got "carry"/);
+    assert.match(await yamlError(MINIMAL(TICKER.replace('between: key,', ''))), /correlations\[0\]: give one of pairs: \[\[keyA, keyB\], \.\.\.\], within: group, or between: key/);
+    assert.match(await yamlError(MINIMAL(TICKER.replace('time-steps: sparse', 'time-steps: hourly'))), /services\.s\.time-steps: expected dense or sparse/);
+    assert.match(await yamlError(MINIMAL(TICKER.replace('max-pairs: 200', 'max-pairs: 0'))), /services\.s\.limits\.max-pairs: expected an integer ≥ 1/);
+    assert.match(await yamlError(MINIMAL(TICKER.replace('y: rank, between: key', 'y: price, between: key').replace('lag: 2', 'lag: 0'))), /a fact against itself in the same key is always 1/);
+    assert.match(await yamlError(MINIMAL(TICKER.replace('windows: 8', 'windows: 2'))), /correlations\[0\]\.windows: expected an integer ≥ 3/);
   });
 });
 
