@@ -32,7 +32,7 @@ export class ReplicaManager
   /** Every produce path (Fluvio's, later Kafka's) appends through this line, keyed by partitionKey. */
   readonly appendOrder = new AppendOrder();
   /** Each topic's compression setting, which its produce requests' batches must match. */
-  private readonly compressions = new Map<string, TopicCompression>();
+  protected readonly compressions = new Map<string, TopicCompression>();
 
   constructor(
     readonly dataDir: string,
