@@ -141,26 +141,33 @@ function decodeInput(ptr: i32, len: i32, version: i32, aggregate: bool): Input {
     input.status = DECODING_BASE_INPUT;
     return input;
   }
-  const rr = new Reader(rawStart, <usize>rawLen);
+  // one copy of the records section: keys and values are views into it
+  const raw = new ArrayBuffer(rawLen);
+  const rawPtr = changetype<usize>(raw);
+  memory.copy(rawPtr, rawStart, <usize>rawLen);
+  const rr = new Reader(rawPtr, <usize>rawLen);
   const count = <i32>rr.u32();
   for (let i = 0; i < count && rr.ok; i++) {
-    const rec = decodeRecord(rr, input.baseOffset, input.baseTimestamp);
+    const rec = decodeRecord(rr, raw, input.baseOffset, input.baseTimestamp);
     if (rec != null) input.records.push(rec);
   }
   if (!rr.ok) input.status = aggregate ? DECODING_RECORDS : DECODING_BASE_INPUT;
   return input;
 }
 
-function readRecordData(r: Reader): Uint8Array {
+/** A RecordData of the records section `raw` that `r` reads: a view into it. */
+function readRecordData(r: Reader, raw: ArrayBuffer): Uint8Array {
   const n = r.varint();
   if (n < 0 || !r.has(<usize>n)) {
     r.ok = false;
     return new Uint8Array(0);
   }
-  return r.bytes(<usize>n);
+  const view = Uint8Array.wrap(raw, <i32>(r.pos - changetype<usize>(raw)), <i32>n);
+  r.pos += <usize>n;
+  return view;
 }
 
-function decodeRecord(r: Reader, baseOffset: i64, baseTimestamp: i64): Record | null {
+function decodeRecord(r: Reader, raw: ArrayBuffer, baseOffset: i64, baseTimestamp: i64): Record | null {
   const len = r.varint();
   if (len < 0 || !r.has(<usize>len)) {
     r.ok = false;
@@ -170,8 +177,8 @@ function decodeRecord(r: Reader, baseOffset: i64, baseTimestamp: i64): Record | 
   const tsDelta = r.varint();
   const offDelta = r.varint();
   let key: Uint8Array | null = null;
-  if (r.bool()) key = readRecordData(r);
-  const value = readRecordData(r);
+  if (r.bool()) key = readRecordData(r, raw);
+  const value = readRecordData(r, raw);
   const headers = r.varint();
   if (!r.ok) return null;
   return new Record(key, value, baseOffset + offDelta, baseTimestamp + tsDelta, offDelta, tsDelta, attributes, headers);

@@ -221,6 +221,9 @@ export function utf8Error(bytes: Uint8Array): string | null {
 function utf8ErrorAt(ptr: usize, n: usize): string | null {
   let i: usize = 0;
   while (i < n) {
+    // ASCII runs, 32 bytes at a time (no byte with its high bit set)
+    while (i + 32 <= n && i8x16.bitmask(v128.or(v128.load(ptr + i), v128.load(ptr + i + 16))) == 0) i += 32;
+    if (i >= n) break;
     const b0 = <u32>load<u8>(ptr + i);
     if (b0 < 0x80) {
       i++;

@@ -205,6 +205,9 @@ export async function compileEntry(input: AscCompileInput): Promise<AscCompileRe
     String(opts.optimizeLevel ?? 2),
     '--shrinkLevel',
     String(opts.shrinkLevel ?? 0),
+    // SIMD (the SDK's byte scans use it): on by default in Fluvio's wasmtime too
+    '--enable',
+    'simd',
     '--noColors',
     '--baseDir',
     baseDir,

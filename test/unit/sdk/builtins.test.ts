@@ -207,8 +207,27 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
         ['', ['', 'x'], ['', 'x']],
         ['(?i)[^a]', ['A', 'a', 'aB'], ['aB']],
         ['(?i)[\\p{L}--[a-z]]x', ['Éx', 'ax', 'AX'], ['Éx']],
+        // a literal (byte search), on both sides of the 32-byte steps
+        ['"level":"error"', ['{"level":"error"}', `{"msg":"${'x'.repeat(40)}","level":"error"}`, '{"level":"errors"}', '{"level": "error"}', '"level":"erro'], ['{"level":"error"}', `{"msg":"${'x'.repeat(40)}","level":"error"}`]],
+        ['ü', ['über', 'uber'], ['über']],
+        // the lazy DFA: \z, \A inside an alternation, non-ASCII text, a required literal as prefilter
+        ['error$', ['an error', 'error!', 'errors'], ['an error']],
+        ['^abc|xyz$', ['abcd', 'zxyz', 'xyzz', 'ab'], ['abcd', 'zxyz']],
+        ['é+x', ['ééx', 'ex', 'Éx'], ['ééx']],
+        ['"id":\\d+,"level', ['{"id":12,"level":1}', '{"id":"12","level":1}', '{"level":1}'], ['{"id":12,"level":1}']],
+        ['(a|\\z)+$', ['b', 'ba', ''], ['b', 'ba', '']],
       ];
       for (const [regex, inputs, kept] of cases) assert.deepEqual(await outputs(R, { regex }, inputs), kept, regex);
+    });
+
+    it('a pattern whose DFA outgrows its state limit still answers (Pike VM)', async () => {
+      let text = '';
+      for (let i = 0, x = 7; i < 4000; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        text += x & 1024 ? 'a' : 'b';
+      }
+      const inputs = [`${text}a${'b'.repeat(10)}c`, `${text}${'b'.repeat(11)}c`];
+      assert.deepEqual(await outputs(R, { regex: '[ab]*a[ab]{10}c' }, inputs), [inputs[0]]);
     });
 
     it('stays linear on a pattern that makes backtracking engines explode', async () => {
