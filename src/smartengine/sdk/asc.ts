@@ -150,6 +150,11 @@ function runInWorker(job: { args: string[]; entryPath: string; entrySource: stri
   });
 }
 
+/** How many compilations this process has started. */
+export function compilationsStarted(): number {
+  return nextJob - 1;
+}
+
 /** Stops the compiler worker (it is started again when needed). */
 export async function stopCompiler(): Promise<void> {
   const w = worker;

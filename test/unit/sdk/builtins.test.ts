@@ -4,13 +4,18 @@
 // `with` parameters as Fluvio passes them (maps and lists as compact JSON).
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUILTIN_NAMES, builtinSmartModule, builtinsCacheDir, resolveBuiltin } from '../../../src/smartengine/builtins.js';
+import { promisify } from 'node:util';
+import { BUILTIN_NAMES, buildBuiltins, builtinSmartModule, builtinsCacheDir, resolveBuiltin } from '../../../src/smartengine/builtins.js';
 import { SmartEngine, SmartModuleError, type ChainOutput, type SmartRecord } from '../../../src/smartengine/index.js';
 import { stopCompiler } from '../../../src/smartengine/sdk/index.js';
 
+const execFileAsync = promisify(execFile);
 const engine = new SmartEngine();
 const wasm = new Map<string, Uint8Array>();
 
@@ -90,6 +95,29 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
     // cached on disk for the next process
     const dir = await builtinsCacheDir();
     for (const file of ['jolt', 'regex-filter', 'array-map-json', 'json-sql']) assert.ok(existsSync(path.join(dir, `${file}.wasm`)), file);
+  });
+
+  it('are built ahead into sdk/builtins/build/<source hash>: a new process loads them without compiling', async () => {
+    const { dir, files } = await buildBuiltins();
+    assert.equal(dir, await builtinsCacheDir());
+    assert.deepEqual(files, ['jolt.wasm', 'regex-filter.wasm', 'array-map-json.wasm', 'json-sql.wasm']);
+    // an empty temporary directory: the fallback cache cannot help
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'freshet-builtins-test-'));
+    try {
+      const script = [
+        `import { BUILTIN_NAMES, builtinSmartModule } from ${JSON.stringify(new URL('../../../src/smartengine/builtins.ts', import.meta.url).href)};`,
+        `import { compilationsStarted } from ${JSON.stringify(new URL('../../../src/smartengine/sdk/asc.ts', import.meta.url).href)};`,
+        'const sizes = [];',
+        'for (const name of BUILTIN_NAMES) { const wasm = await builtinSmartModule(name); sizes.push(WebAssembly.validate(wasm) ? wasm.length : -1); }',
+        'console.log(JSON.stringify({ compilations: compilationsStarted(), sizes }));',
+      ].join('\n');
+      const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: tmp } });
+      const report = JSON.parse(stdout) as { compilations: number; sizes: number[] };
+      assert.equal(report.compilations, 0);
+      assert.deepEqual(report.sizes, BUILTIN_NAMES.map((name) => wasm.get(name)!.length));
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   describe('infinyon/jolt', () => {
