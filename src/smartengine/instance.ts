@@ -351,7 +351,7 @@ export class SmartModuleInstance {
     fnName: string,
     fn: AbiFn,
     size: number,
-    write: (mem: Uint8Array, ptr: number) => void,
+    write: (mem: Buffer, ptr: number) => void,
     offset: number | null,
   ): number {
     if (this.failure !== null) throw this.failure;
@@ -365,7 +365,7 @@ export class SmartModuleInstance {
     let traced: Buffer | null = null;
     try {
       const ptr = this.alloc(size) >>> 0;
-      const mem = new Uint8Array(this.memory.buffer);
+      const mem = Buffer.from(this.memory.buffer);
       if (ptr + size > mem.length) {
         throw new WebAssembly.RuntimeError(`alloc(${size}) returned ${ptr}, outside memory of ${mem.length} bytes`);
       }

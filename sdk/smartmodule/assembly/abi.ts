@@ -75,6 +75,8 @@ export function smDealloc(ptr: i32, len: i32): void {
 }
 
 function begin(): void {
+  // the minimal runtime collects only when asked, with the stack unwound: here
+  if (ASC_RUNTIME == 1) __collect();
   if (lastOut != 0) {
     heap.free(lastOut);
     lastOut = 0;
@@ -147,6 +149,10 @@ function decodeInput(ptr: i32, len: i32, version: i32, aggregate: bool): Input {
   memory.copy(rawPtr, rawStart, <usize>rawLen);
   const rr = new Reader(rawPtr, <usize>rawLen);
   const count = <i32>rr.u32();
+  // at least 7 bytes a record: a count the bytes cannot hold reserves no more than they can
+  const records = new Array<Record>(count > 0 ? min(count, rawLen / 7) : 0);
+  records.length = 0; // the capacity stays
+  input.records = records;
   for (let i = 0; i < count && rr.ok; i++) {
     const rec = decodeRecord(rr, raw, input.baseOffset, input.baseTimestamp);
     if (rec != null) input.records.push(rec);

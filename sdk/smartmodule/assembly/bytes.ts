@@ -18,6 +18,8 @@ export class Reader {
     return this.pos <= this.end ? this.end - this.pos : 0;
   }
 
+  // @ts-ignore: decorator
+  @inline
   has(n: usize): bool {
     if (this.ok && n <= this.end - this.pos) return true;
     this.ok = false;
@@ -60,6 +62,14 @@ export class Reader {
 
   /** Zig-zag LEB128 varint (record lengths, deltas). */
   varint(): i64 {
+    // one byte: most lengths and deltas of small records
+    if (this.ok && this.pos < this.end) {
+      const b = <i64>load<u8>(this.pos);
+      if (b < 0x80) {
+        this.pos += 1;
+        return (b >> 1) ^ -(b & 1);
+      }
+    }
     let raw: u64 = 0;
     let shift: u64 = 0;
     while (true) {
