@@ -83,6 +83,7 @@ export const LookbackStatus: Readonly<Record<number, string>> = {
   [-99]: 'PropagatedError',
 };
 export const INIT_ERROR_RC = -2;
+export const DECODING_BASE_INPUT_RC = -11;
 export const LOOKBACK_PROPAGATED_ERROR_RC = -99;
 
 const STATUS_TEXT: Readonly<Record<string, string>> = {
