@@ -78,6 +78,18 @@ export const BUILTINS: readonly BuiltinSmartModule[] = [
     params: [{ name: 'mapping', required: true, description: 'table, operation, unique-columns and map-columns (JSON, or a YAML map under with.mapping)' }],
     description: 'JSON records to the SQL model the SQL sink executes',
   },
+  {
+    name: 'fluvio/dedup-bloom-filter',
+    version: '0.1.0',
+    kind: 'filter',
+    file: 'dedup-filter.ts',
+    aliases: ['infinyon/dedup-bloom-filter', 'fluvio/dedup-filter'],
+    params: [
+      { name: 'count', required: true, description: 'records in the window (the topic\'s deduplication count bound)' },
+      { name: 'age', required: false, description: 'window age in ms (the topic\'s deduplication age bound)' },
+    ],
+    description: 'drops records whose key was seen among the last count records or within age (topic deduplication)',
+  },
 ];
 
 /** Canonical names of the built-ins. */

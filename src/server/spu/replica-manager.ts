@@ -28,6 +28,7 @@ export class ReplicaManager
   implements PartitionProvisioner
 {
   private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
+  private readonly definitions = new Map<string, TopicDefinition>();
 
   constructor(
     readonly dataDir: string,
@@ -39,6 +40,11 @@ export class ReplicaManager
 
   get(topic: string, partition: number): PartitionStore | undefined {
     return this.replicas.get(partitionKey(topic, partition));
+  }
+
+  /** The definition of a topic whose partitions this SPU holds (its deduplication, for one). */
+  definition(topic: string): TopicDefinition | undefined {
+    return this.definitions.get(topic);
   }
 
   hasTopic(topic: string): boolean {
@@ -58,9 +64,11 @@ export class ReplicaManager
       throw err;
     }
     for (const store of opened) this.replicas.set(partitionKey(store.topic, store.partition), store);
+    this.definitions.set(topic.name, topic);
   }
 
   async deletePartitions(topic: TopicDefinition): Promise<void> {
+    this.definitions.delete(topic.name);
     for (let partition = 0; partition < topic.partitions; partition++) {
       const key = partitionKey(topic.name, partition);
       const store = this.replicas.get(key);

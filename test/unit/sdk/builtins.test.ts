@@ -73,7 +73,7 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
   });
 
   it('answer to the names Fluvio users write, with or without @version, in both groups', async () => {
-    assert.deepEqual([...BUILTIN_NAMES], ['infinyon/jolt', 'infinyon/regex-filter', 'infinyon/array-map-json', 'infinyon/json-sql']);
+    assert.deepEqual([...BUILTIN_NAMES], ['infinyon/jolt', 'infinyon/regex-filter', 'infinyon/array-map-json', 'infinyon/json-sql', 'fluvio/dedup-bloom-filter']);
     for (const [name, canonical] of [
       ['infinyon/jolt', 'infinyon/jolt'],
       ['infinyon/jolt@0.4.1', 'infinyon/jolt'],
@@ -94,13 +94,13 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
     assert.equal(await builtinSmartModule('infinyon-labs/jolt@0.4.1'), wasm.get('infinyon/jolt'));
     // cached on disk for the next process
     const dir = await builtinsCacheDir();
-    for (const file of ['jolt', 'regex-filter', 'array-map-json', 'json-sql']) assert.ok(existsSync(path.join(dir, `${file}.wasm`)), file);
+    for (const file of ['jolt', 'regex-filter', 'array-map-json', 'json-sql', 'dedup-filter']) assert.ok(existsSync(path.join(dir, `${file}.wasm`)), file);
   });
 
   it('are built ahead into sdk/builtins/build/<source hash>: a new process loads them without compiling', async () => {
     const { dir, files } = await buildBuiltins();
     assert.equal(dir, await builtinsCacheDir());
-    assert.deepEqual(files, ['jolt.wasm', 'regex-filter.wasm', 'array-map-json.wasm', 'json-sql.wasm']);
+    assert.deepEqual(files, ['jolt.wasm', 'regex-filter.wasm', 'array-map-json.wasm', 'json-sql.wasm', 'dedup-filter.wasm']);
     // an empty temporary directory: the fallback cache cannot help
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'freshet-builtins-test-'));
     try {
@@ -375,6 +375,40 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
       for (const bad of [{ table: 't' }, { columns: {} }, { table: 't', columns: { a: { 'json-key': 'a', value: { type: 'varchar' } } } }, { table: 't', operation: 'merge', columns: {} }]) {
         assert.match(await initError(S, { mapping: bad }), /could not parse json-sql mapping/, JSON.stringify(bad));
       }
+    });
+  });
+
+  describe('fluvio/dedup-bloom-filter', () => {
+    const D = 'fluvio/dedup-bloom-filter';
+    const keyed = (key: string | null, value: string, i: number, timestampDelta = 0): SmartRecord => ({ ...rec(value, i, key), timestampDelta });
+
+    it('drops a record whose key is among the last count kept (across batches); keyless records pass', async () => {
+      const chain = await engine.buildChain([{ wasm: wasm.get(D)!, name: D, params: { count: '2' } }]);
+      try {
+        const first = chain.process([keyed('a', '1', 0), keyed('b', '2', 1), keyed('a', '3', 2), keyed(null, '4', 3), keyed(null, '5', 4)], { baseOffset: 0 });
+        assert.deepEqual(first.records.map((r) => r.value.toString()), ['1', '2', '4', '5']);
+        // window [a, b]: c pushes a out, so a is new again
+        const second = chain.process([keyed('b', '6', 0), keyed('c', '7', 1), keyed('a', '8', 2), keyed('c', '9', 3)], { baseOffset: 5 });
+        assert.deepEqual(second.records.map((r) => r.value.toString()), ['7', '8']);
+      } finally {
+        chain.close();
+      }
+    });
+
+    it('age: a key older than the bound is new again; look-back seeds the window', async () => {
+      const chain = await engine.buildChain([{ wasm: wasm.get(D)!, name: D, params: { count: '100', age: '1000' }, lookback: { last: 100 } }]);
+      try {
+        await chain.lookBack(async () => [keyed('old', 'x', 0, 1_000), keyed('recent', 'y', 1, 5_500)]);
+        const out = chain.process([keyed('old', '1', 0, 0), keyed('recent', '2', 1, 0), keyed('new', '3', 2, 100), keyed('new', '4', 3, 200)], { baseOffset: 2, baseTimestamp: 6_000 });
+        assert.deepEqual(out.records.map((r) => r.value.toString()), ['1', '3']);
+      } finally {
+        chain.close();
+      }
+    });
+
+    it('init errors: missing or out-of-range count', async () => {
+      assert.match(await initError(D, {}), /Missing param count/);
+      assert.match(await initError(D, { count: '0' }), /count must be between 1 and 1000000, got 0/);
     });
   });
 });
