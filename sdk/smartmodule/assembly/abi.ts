@@ -66,12 +66,23 @@ function takeFailure(): string | null {
 
 let lastOut: usize = 0;
 
+/**
+ * The host's input buffer: a pinned ArrayBuffer of the managed heap, so that
+ * the records decoded from it are views into it (no copy); unpinned when the
+ * call is done with it, collected once nothing refers to it.
+ */
 export function smAlloc(len: i32): i32 {
-  return <i32>heap.alloc(len > 0 ? <usize>len : 1);
+  const buffer = __new(len > 0 ? <usize>len : 1, idof<ArrayBuffer>());
+  __pin(buffer);
+  return <i32>buffer;
 }
 
 export function smDealloc(ptr: i32, len: i32): void {
-  if (ptr != 0) heap.free(<usize>ptr);
+  releaseInput(ptr);
+}
+
+function releaseInput(ptr: i32): void {
+  if (ptr != 0) __unpin(<usize>ptr);
 }
 
 function begin(): void {
@@ -85,7 +96,7 @@ function begin(): void {
 }
 
 function finish(ptr: i32, w: Writer): void {
-  heap.free(<usize>ptr);
+  releaseInput(ptr);
   lastOut = w.ptr;
   copy_records(<i32>w.ptr, <i32>w.len);
 }
@@ -143,11 +154,9 @@ function decodeInput(ptr: i32, len: i32, version: i32, aggregate: bool): Input {
     input.status = DECODING_BASE_INPUT;
     return input;
   }
-  // one copy of the records section: keys and values are views into it
-  const raw = new ArrayBuffer(rawLen);
-  const rawPtr = changetype<usize>(raw);
-  memory.copy(rawPtr, rawStart, <usize>rawLen);
-  const rr = new Reader(rawPtr, <usize>rawLen);
+  // keys and values are views into the input buffer (smAlloc)
+  const raw = changetype<ArrayBuffer>(<usize>ptr);
+  const rr = new Reader(rawStart, <usize>rawLen);
   const count = <i32>rr.u32();
   // at least 7 bytes a record: a count the bytes cannot hold reserves no more than they can
   const records = new Array<Record>(count > 0 ? min(count, rawLen / 7) : 0);
@@ -252,7 +261,7 @@ export function runFilter(ptr: i32, len: i32, version: i32, fn: (record: Record)
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   const w = new Writer(<usize>len + 16);
@@ -301,7 +310,7 @@ function mapLike(
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   const w = new Writer(<usize>len + 16);
@@ -338,7 +347,7 @@ export function runArrayMap(ptr: i32, len: i32, version: i32, fn: (record: Recor
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   const w = new Writer(<usize>len + 16);
@@ -379,7 +388,7 @@ export function runAggregate<A>(ptr: i32, len: i32, version: i32, fn: (accumulat
   begin();
   const input = decodeInput(ptr, len, version, true);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   let acc: A;
@@ -432,13 +441,13 @@ export function runInit(ptr: i32, len: i32, version: i32, fn: (params: Params) =
   const params = new Params();
   readParams(r, version, params);
   if (!r.ok) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return INIT_DECODING_INPUT;
   }
   fn(params);
   const f = takeFailure();
   if (f == null) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return 0;
   }
   const w = new Writer(f.length * 3 + 8);
@@ -452,7 +461,7 @@ export function runLookBack(ptr: i32, len: i32, version: i32, fn: (record: Recor
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return LOOKBACK_DECODING_BASE_INPUT;
   }
   for (let i = 0; i < input.records.length; i++) {
@@ -476,6 +485,6 @@ export function runLookBack(ptr: i32, len: i32, version: i32, fn: (record: Recor
       return LOOKBACK_PROPAGATED_ERROR;
     }
   }
-  heap.free(<usize>ptr);
+  releaseInput(ptr);
   return 0;
 }

@@ -52,31 +52,63 @@ export class LiteralFinder {
     const m = <usize>this.needle.length;
     if (m == 0) return 0;
     if (len < m) return -1;
-    const needle = this.needle.dataStart;
     const last = len - m; // the last start position
-    const p1 = ptr + this.at1;
-    const p2 = ptr + this.at2;
-    const b1 = <u8>this.byte1;
-    const b2 = <u8>this.byte2;
-    const v1 = i8x16.splat(b1);
-    const v2 = i8x16.splat(b2);
     let i: usize = 0;
-    // 32 start positions per step, 16 bytes compared at once; the loads end at or before ptr + len
-    while (i + 31 <= last) {
-      const lo = v128.and(i8x16.eq(v128.load(p1 + i), v1), i8x16.eq(v128.load(p2 + i), v2));
-      const hi = v128.and(i8x16.eq(v128.load(p1 + i + 16), v1), i8x16.eq(v128.load(p2 + i + 16), v2));
-      if (v128.any_true(v128.or(lo, hi))) {
-        let hits = <u32>i8x16.bitmask(lo) | (<u32>i8x16.bitmask(hi) << 16);
-        while (hits != 0) {
-          const k = <usize>ctz(hits);
-          if (memory.compare(ptr + i + k, needle, m) == 0) return <isize>(i + k);
-          hits &= hits - 1;
-        }
+    // 64, then 32 start positions per step; the loads end at or before ptr + len
+    while (i + 63 <= last) {
+      const lo = this.hits32(ptr, i);
+      const hi = this.hits32(ptr, i + 32);
+      if ((lo | hi) != 0) {
+        const found = this.verify(ptr, i, lo);
+        if (found >= 0) return found;
+        const later = this.verify(ptr, i + 32, hi);
+        if (later >= 0) return later;
       }
+      i += 64;
+    }
+    while (i + 31 <= last) {
+      const found = this.verify(ptr, i, this.hits32(ptr, i));
+      if (found >= 0) return found;
       i += 32;
     }
+    if (i > last) return -1;
+    // the rest: one more step over the last 32 (or 16) positions, those already seen masked off
+    if (last >= 31) return this.verify(ptr, last - 31, this.hits32(ptr, last - 31) & (0xffffffff << <u32>(i - (last - 31))));
+    if (last >= 15) {
+      const found = this.verify(ptr, 0, this.hits16(ptr, 0));
+      if (found >= 0 || last == 15) return found;
+      return this.verify(ptr, last - 15, this.hits16(ptr, last - 15) & (0xffff << <u32>(16 - (last - 15))));
+    }
+    const b1 = this.byte1;
+    const b2 = this.byte2;
     for (; i <= last; i++) {
-      if (load<u8>(p1 + i) == b1 && load<u8>(p2 + i) == b2 && memory.compare(ptr + i, needle, m) == 0) return <isize>i;
+      if (load<u8>(ptr + this.at1 + i) == b1 && load<u8>(ptr + this.at2 + i) == b2 && memory.compare(ptr + i, this.needle.dataStart, m) == 0) return <isize>i;
+    }
+    return -1;
+  }
+
+  /** Bit k: the two rare bytes sit where a match at `at + k` has them (k < 16). */
+  // @ts-ignore: decorator
+  @inline
+  private hits16(ptr: usize, at: usize): u32 {
+    const v1 = i8x16.splat(this.byte1);
+    const v2 = i8x16.splat(this.byte2);
+    return <u32>i8x16.bitmask(v128.and(i8x16.eq(v128.load(ptr + this.at1 + at), v1), i8x16.eq(v128.load(ptr + this.at2 + at), v2)));
+  }
+
+  // @ts-ignore: decorator
+  @inline
+  private hits32(ptr: usize, at: usize): u32 {
+    return this.hits16(ptr, at) | (this.hits16(ptr, at + 16) << 16);
+  }
+
+  /** The first candidate of `hits` (bit k: position at + k) that is a whole match, or -1. */
+  private verify(ptr: usize, at: usize, hits: u32): isize {
+    const m = <usize>this.needle.length;
+    while (hits != 0) {
+      const k = <usize>ctz(hits);
+      if (memory.compare(ptr + at + k, this.needle.dataStart, m) == 0) return <isize>(at + k);
+      hits &= hits - 1;
     }
     return -1;
   }

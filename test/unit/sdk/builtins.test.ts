@@ -248,6 +248,20 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
       for (const [regex, inputs, kept] of cases) assert.deepEqual(await outputs(R, { regex }, inputs), kept, regex);
     });
 
+    it('a literal is found at every position of texts of every length around the 16- and 32-byte steps', async () => {
+      const literal = '"level":"error"';
+      const inputs: string[] = [];
+      const expected: string[] = [];
+      for (let length = literal.length; length <= 100; length++) {
+        for (let at = 0; at + literal.length <= length; at++) {
+          const text = 'x'.repeat(at) + literal + 'y'.repeat(length - literal.length - at);
+          inputs.push(text, text.replace('error"', 'errox"'));
+          expected.push(text);
+        }
+      }
+      assert.deepEqual(await outputs(R, { regex: literal }, inputs), expected);
+    });
+
     it('a pattern whose DFA outgrows its state limit still answers (Pike VM)', async () => {
       let text = '';
       for (let i = 0, x = 7; i < 4000; i++) {
