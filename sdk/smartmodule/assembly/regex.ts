@@ -1140,16 +1140,10 @@ export class Regex {
       sparse[pc] = len;
       dense[len] = pc;
       len++;
+      if (pushJumpTargets(prog, pc, stack)) continue;
       switch (prog.op[pc]) {
         case OP_MATCH:
           return -1;
-        case OP_JMP:
-          stack.push(prog.a[pc]);
-          break;
-        case OP_SPLIT:
-          stack.push(prog.b[pc]);
-          stack.push(prog.a[pc]);
-          break;
         case OP_ASSERT:
           if (assertion(prog.a[pc], pos, cps)) stack.push(pc + 1);
           break;
@@ -1159,6 +1153,21 @@ export class Regex {
     }
     return len;
   }
+}
+
+/** Pushes where a JMP or SPLIT goes (a SPLIT's first branch on top); false for other instructions. */
+// @ts-ignore: decorator
+@inline
+function pushJumpTargets(prog: Program, pc: i32, stack: i32[]): bool {
+  const op = prog.op[pc];
+  if (op == OP_JMP) {
+    stack.push(prog.a[pc]);
+    return true;
+  }
+  if (op != OP_SPLIT) return false;
+  stack.push(prog.b[pc]);
+  stack.push(prog.a[pc]);
+  return true;
 }
 
 /**
@@ -1369,14 +1378,8 @@ class Dfa {
       const pc = stack.pop();
       if (mark[pc] == gen) continue;
       mark[pc] = gen;
+      if (pushJumpTargets(prog, pc, stack)) continue;
       switch (prog.op[pc]) {
-        case OP_JMP:
-          stack.push(prog.a[pc]);
-          break;
-        case OP_SPLIT:
-          stack.push(prog.b[pc]);
-          stack.push(prog.a[pc]);
-          break;
         case OP_ASSERT:
           if (prog.a[pc] == AS_START_TEXT) {
             if (atStart) stack.push(pc + 1);
