@@ -27,9 +27,22 @@ export interface CreateTopicOptions {
   maxPartitionSize?: number;
   /** Which batch compression the topic accepts; 'any' (the default) takes what producers send. */
   compression?: TopicCompression;
+  /** Drop produced records whose key was seen among the last `count` records or within `ageMs` (Fluvio's topic deduplication). */
+  deduplication?: TopicDeduplicationOptions;
   /** Validate only. */
   dryRun?: boolean;
 }
+
+export interface TopicDeduplicationOptions {
+  count: number;
+  ageMs?: number;
+  /** The filter SmartModule (default Fluvio's, `fluvio/dedup-bloom-filter@0.1.0`, built into Freshet). */
+  filter?: string;
+  params?: Record<string, string>;
+}
+
+/** The deduplication filter `fluvio topic create --dedup` names. */
+export const DEFAULT_DEDUP_FILTER = 'fluvio/dedup-bloom-filter@0.1.0';
 
 function checkStatus(status: Status, context: string): void {
   if (status.errorCode.code === ErrorCode.None) return;
@@ -70,6 +83,16 @@ export class Admin {
       spec.storage = {};
       if (options.segmentSize !== undefined) spec.storage.segmentSize = options.segmentSize;
       if (options.maxPartitionSize !== undefined) spec.storage.maxPartitionSize = options.maxPartitionSize;
+    }
+    const dedup = options.deduplication;
+    if (dedup !== undefined) {
+      spec.deduplication = {
+        bounds: {
+          count: dedup.count,
+          ...(dedup.ageMs !== undefined ? { age: { seconds: Math.floor(dedup.ageMs / 1000), nanos: (dedup.ageMs % 1000) * 1e6 } } : {}),
+        },
+        filter: { transform: { uses: dedup.filter ?? DEFAULT_DEDUP_FILTER, with: new Map(Object.entries(dedup.params ?? {})) } },
+      };
     }
     const status = await this.sc.send(CreateApi, { kind: 'Topic', name, dryRun: options.dryRun ?? false, spec });
     checkStatus(status, `cannot create topic "${name}"`);

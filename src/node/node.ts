@@ -94,7 +94,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         )
       : undefined;
     const replicas = await life.start('partitions', () => jetstream?.replicas ?? new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
-    const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
+    const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard', logger: log.child({ component: 'smartmodules' }) }), (e) => e.close());
     const topics = await TopicRegistry.open(config.dataDir, replicas, jetstream?.topicOptions);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
     const security = await openSecurity(config, log);

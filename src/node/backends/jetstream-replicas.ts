@@ -131,7 +131,7 @@ export class JetStreamReplicaManager extends ReplicaManager {
       throw err;
     }
     this.topicsKnown.add(topic.name);
-    this.compressions.set(topic.name, topic.compression);
+    this.definitions.set(topic.name, topic);
     for (const options of all) {
       const key = partitionKey(options.topic, options.partition);
       this.partitions.set(key, { options, lease: undefined });
@@ -141,7 +141,7 @@ export class JetStreamReplicaManager extends ReplicaManager {
 
   override async deletePartitions(topic: TopicDefinition): Promise<void> {
     this.topicsKnown.delete(topic.name);
-    this.compressions.delete(topic.name);
+    this.definitions.delete(topic.name);
     for (let partition = 0; partition < topic.partitions; partition++) {
       const key = partitionKey(topic.name, partition);
       const led = this.partitions.get(key);
