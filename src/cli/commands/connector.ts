@@ -18,16 +18,7 @@ import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from 
 import { CliError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, type ListFormat } from '../output/format.js';
 import { stdoutWriter } from '../output/writer.js';
-
-interface ConnectorStatus {
-  state: string;
-  lastError?: string;
-  lastErrorAt?: string;
-  lastWarning?: string;
-  restarts: number;
-  startedAt?: string;
-  nextRestartAt?: string;
-}
+import type { ConnectorStatus } from '../../connectors/runtime.js';
 
 interface ConnectorInfo {
   name: string;
