@@ -10,6 +10,8 @@ import { smartModuleMetadata, topicMetadata, type SpuIdentity } from './objects.
 import type { SmartModuleRegistry } from './smartmodule-registry.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { WatchService } from './watch-service.js';
+import { nodeInfoHandler, type NodeInfoSource } from './node-info.js';
+import { NODE_INFO_API_KEY, NODE_INFO_VERSIONS } from '../../protocol/messages/node-info.js';
 
 export interface ScContext {
   topics: TopicRegistry;
@@ -18,10 +20,12 @@ export interface ScContext {
   limits: ServerLimits;
   log: Logger;
   spu: SpuIdentity;
+  /** Where the node's HTTP API is (Freshet's NodeInfo request). */
+  nodeInfo?: NodeInfoSource;
 }
 
 /** The SC's request routing: metadata and admin. */
-export function scRouter({ topics, smartmodules, replicas, limits, log, spu }: ScContext): Router {
+export function scRouter({ topics, smartmodules, replicas, limits, log, spu, nodeInfo }: ScContext): Router {
   const view = new MetadataView(topics, replicas, smartmodules, spu);
   const watches = new WatchService(view, limits, log);
   topics.on('change', ({ kind, topic }) => {
@@ -35,12 +39,14 @@ export function scRouter({ topics, smartmodules, replicas, limits, log, spu }: S
   smartmodules.on('change', ({ kind, module }) => {
     watches.publish('SmartModule', [{ kind: kind === 'created' ? 'update' : 'delete', content: smartModuleMetadata(module) }]);
   });
+  const advertised = nodeInfo ? [...SC_API_VERSIONS, NODE_INFO_VERSIONS] : SC_API_VERSIONS;
   const handlers = new Map<number, RequestHandler>([
-    [ScApiKey.ApiVersions, apiVersionsHandler(SC_API_VERSIONS, PLATFORM_VERSION)],
+    [ScApiKey.ApiVersions, apiVersionsHandler(advertised, PLATFORM_VERSION)],
     [ScApiKey.Create, createHandler({ topics, smartmodules }, log)],
     [ScApiKey.Delete, deleteHandler({ topics, smartmodules }, log)],
     [ScApiKey.List, listHandler(view)],
     [ScApiKey.Watch, watches.handle],
+    ...(nodeInfo ? [[NODE_INFO_API_KEY, nodeInfoHandler(nodeInfo)] as const] : []),
   ]);
-  return versionCheckedRouter(handlers, SC_API_VERSIONS);
+  return versionCheckedRouter(handlers, advertised);
 }
