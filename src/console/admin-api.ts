@@ -30,7 +30,10 @@ function answerError(reply: FastifyReply, err: unknown): FastifyReply {
   const refusal = httpRefusal(err);
   if (refusal) return reply.code(refusal.status).headers(refusal.headers).send(refusal.body);
   if (err instanceof UserError) return reply.code(USER_ERROR_STATUS[err.code]).send({ error: err.message });
-  return reply.code(400).send({ error: (err as Error).message });
+  const message = (err as Error).message;
+  // The Authorizer's refusals to add a rule twice or remove one it lacks.
+  const status = message.includes('exists already') ? 409 : message.startsWith('no rule ') ? 404 : 400;
+  return reply.code(status).send({ error: message });
 }
 
 function parseRule(body: unknown) {

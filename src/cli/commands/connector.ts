@@ -1,10 +1,11 @@
 // `freshet connector create|list|describe|logs|delete|run`.
 //
 // Managed connectors live in a node: create/list/describe/logs/delete talk to
-// the node's connector admin endpoint (JSON over HTTP on 127.0.0.1, see
+// the node's connector admin endpoint (JSON over HTTP(S), see
 // src/connectors/admin-http.ts), found by --admin, else FRESHET_CONNECTOR_ADMIN,
-// else `<data-dir>/connectors/admin.json` written by the node, else
-// http://127.0.0.1:9080. `run` runs one connector in the foreground, in this
+// else the one the node named by -c/-P advertises, else
+// `<data-dir>/connectors/admin.json` written by the node, else
+// http://127.0.0.1:9080 (src/cli/node-endpoint.ts). `run` runs one connector in the foreground, in this
 // process, against any node (-c / profile), restarting it with backoff until
 // Ctrl-C: how a user develops one.
 
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { defaultDataDir } from '../../node/defaults.js';
-import { globalOptions } from '../context.js';
+import { globalOptions, rememberGlobals, type GlobalOptions } from '../context.js';
 import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from '../node-endpoint.js';
 import { CliError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, type ListFormat } from '../output/format.js';
@@ -46,6 +47,7 @@ interface ConnectorInfo {
 interface AdminFlags {
   admin?: string;
   dataDir: string;
+  globals: GlobalOptions;
 }
 
 const ADMIN_CALL: EndpointCall = {
@@ -55,14 +57,22 @@ const ADMIN_CALL: EndpointCall = {
 };
 
 async function call<T>(flags: AdminFlags, method: string, route: string, body?: unknown): Promise<T> {
-  const endpoint = await resolveEndpoint(flags.admin, '--admin', 'FRESHET_CONNECTOR_ADMIN', path.join(flags.dataDir, 'connectors', 'admin.json'));
+  const endpoint = await resolveEndpoint({
+    flag: flags.admin,
+    flagName: '--admin',
+    envVar: 'FRESHET_CONNECTOR_ADMIN',
+    file: path.join(flags.dataDir, 'connectors', 'admin.json'),
+    globals: flags.globals,
+  });
   return callEndpoint<T>(endpoint, ADMIN_CALL, method, route, body);
 }
 
 function adminOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--admin <host:port>', "the node's connector admin endpoint (default: from the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
-    .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its admin endpoint)').default(defaultDataDir()));
+  return rememberGlobals(
+    command
+      .addOption(new Option('--admin <host:port>', "the node's connector admin endpoint (default: the one the node of -c/-P advertises, else from the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
+      .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its admin endpoint)').default(defaultDataDir())),
+  );
 }
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };

@@ -1,7 +1,7 @@
 // Who is calling an HTTP API of the node (the console, the connector admin
-// endpoint), framework-free so that both servers share it: a verified client
-// certificate (its subject CN, as on the SC and SPU), else a bearer token in
-// `Authorization: Bearer <token>` or the console's session cookie. Failed
+// endpoint), framework-free so that both servers share it: a bearer token in
+// `Authorization: Bearer <token>` or the console's session cookie, else a
+// verified client certificate (its subject CN, as on the SC and SPU). Failed
 // tokens go through the LoginGuard, per peer address, so guessing is slow and
 // the guard's tables stay bounded. With authorization off (the loopback-only
 // default) every caller is anonymous and every check passes.
@@ -92,18 +92,17 @@ export class HttpAuthenticator {
   /** Who sent `req`; with authorization off, anonymous (every check passes then). */
   authenticate(req: http.IncomingMessage): HttpAuthResult {
     if (!this.enabled) return { ok: true, principal: ANONYMOUS };
+    // A token is the caller's explicit choice; the certificate may be one the client sends to every listener.
+    const token = requestToken(req);
+    if (token !== undefined) return this.checkToken(token, req.socket.remoteAddress ?? 'unknown');
     const subject = certificateSubject(req);
     if (subject !== undefined) return { ok: true, principal: this.parts.users.principal(subject, 'x509') };
-    const token = requestToken(req);
-    if (token === undefined) {
-      return {
-        ok: false,
-        status: 401,
-        error: 'authentication required',
-        hint: 'send a token as "Authorization: Bearer <token>" (freshet: --token or FRESHET_TOKEN; issue one with `freshet user token NAME`)',
-      };
-    }
-    return this.checkToken(token, req.socket.remoteAddress ?? 'unknown');
+    return {
+      ok: false,
+      status: 401,
+      error: 'authentication required',
+      hint: 'send a token as "Authorization: Bearer <token>" (freshet: --token or FRESHET_TOKEN; issue one with `freshet user token NAME`)',
+    };
   }
 
   /** Throws AuthorizationError (logged and counted by the Authorizer) unless `who` may. */
