@@ -100,6 +100,6 @@ test('@fluvio/client with a certificate from another CA is refused', async () =>
   const home = await fluvioHome('rogue', certs.rogue);
   const result = await runFluvioClient(home, 'never-created');
   assert.notEqual(result.code, 0);
-  assert.match(result.stderr, /handshake|ssl|alert/i, result.stderr);
+  assert.match(result.stderr, /terminated connection|handshake|ssl/i, result.stderr);
   assert.equal(node.topics.get('never-created'), undefined);
 });
