@@ -23,13 +23,13 @@ export interface ChildNode {
   exited: Promise<number | string>;
 }
 
-/** Runs `freshet cluster start` as a separate process, as a user would. */
-export async function startChildNode(dataDir: string): Promise<ChildNode> {
+/** Runs `freshet cluster start` as a separate process, as a user would (`args`: more flags, such as TLS). */
+export async function startChildNode(dataDir: string, args: string[] = []): Promise<ChildNode> {
   const scPort = await freePort();
   const spuPort = await freePort();
   const child = spawn(
     process.execPath,
-    [freshetBin, 'cluster', 'start', '--data-dir', dataDir, '--sc-port', String(scPort), '--spu-port', String(spuPort)],
+    [freshetBin, 'cluster', 'start', '--data-dir', dataDir, '--sc-port', String(scPort), '--spu-port', String(spuPort), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRESHET_LOG: 'warn' } },
   );
   let stderr = '';
