@@ -192,6 +192,28 @@ describe('the browser console with a token', () => {
   });
 });
 
+describe('the connector admin endpoint of a node without a console', () => {
+  it('has the same authentication and checks', async () => {
+    const bare = await startTestNode({ console: { enabled: false }, auth: { enabled: true, superUsers: ['admin'] } });
+    try {
+      await bare.users.add('admin', {});
+      await bare.users.add('eve', {});
+      const admin = (await bare.users.issueToken('admin')).token;
+      const eve = (await bare.users.issueToken('eve')).token;
+      const url = bare.connectors!.adminUrl!;
+      const none = await fetch(`${url}/connectors`);
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="freshet"');
+      assert.equal((await fetch(`${url}/connectors`, { headers: { authorization: `Bearer ${admin}` } })).status, 200);
+      const refused = await fetch(`${url}/connectors/anything`, { method: 'DELETE', headers: { authorization: `Bearer ${eve}` } });
+      assert.equal(refused.status, 403);
+      assert.deepEqual(((await refused.json()) as { resource: unknown }).resource, { type: 'connector', name: 'anything' });
+    } finally {
+      await stopTestNode(bare);
+    }
+  });
+});
+
 // Last: it locks 127.0.0.1 out for tokens.
 describe('failed logins', () => {
   it('thousands of failed logins from one address: locked out, memory bounded; a certificate client keeps working', async () => {
