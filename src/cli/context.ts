@@ -49,10 +49,15 @@ export function globalOptions(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
 }
 
-/** Hands the global options to the command's action as `globals` (for commands that reach the node's HTTP API). */
+/**
+ * Hands the global options to the command's action as `globals`, and whether
+ * --data-dir was given on the command line as `dataDirGiven` (for commands
+ * that reach the node's HTTP API).
+ */
 export function rememberGlobals(command: Command): Command {
   return command.hook('preAction', (_command, action) => {
     action.setOptionValue('globals', globalOptions(action));
+    action.setOptionValue('dataDirGiven', action.getOptionValueSource('dataDir') === 'cli');
   });
 }
 

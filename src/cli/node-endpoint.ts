@@ -1,9 +1,11 @@
 // A node's HTTP API (console: connectors, dataflows, users, ACLs; or the
 // connector admin endpoint) as the CLI finds and calls it: a flag, else an
-// environment variable, else — when the user named a node with -c, -P,
+// environment variable, else the URL the node records in a data dir named
+// with --data-dir, else — when the user named a node with -c, -P,
 // FRESHET_ENDPOINT or FRESHET_PROFILE — the URL that node's SC advertises
-// (Freshet's NodeInfo request), else the URL the node records in a file
-// under its data dir, else 127.0.0.1:9080. HTTPS with the same TLS settings
+// (Freshet's NodeInfo request), else the URL recorded in the default data
+// dir, else 127.0.0.1:9080. (-c or -P on the command line wins over a
+// --data-dir whose node is not running.) HTTPS with the same TLS settings
 // as the cluster connection (CA, client certificate, domain); the caller's
 // token (--token, else FRESHET_TOKEN) as `Authorization: Bearer`. JSON in
 // and out.
@@ -46,6 +48,8 @@ export interface ApiLookup {
   flagName: string;
   envVar: string;
   file: string;
+  /** The file's data dir was named on the command line: it wins over a cluster named by the environment. */
+  fileGiven?: boolean;
   /** The global options (-c, -P, TLS flags, --token). */
   globals: GlobalOptions;
 }
@@ -83,15 +87,20 @@ export async function resolveEndpoint(lookup: ApiLookup): Promise<Endpoint> {
   return { ...found, ...(token ? { token } : {}), ...(tlsOptions ? { tls: tlsOptions } : {}) };
 }
 
-async function locate({ flag, flagName, envVar, file, globals }: ApiLookup): Promise<{ url: string; from: string }> {
-  if (flag) return { url: flag, from: flagName };
-  const fromEnv = process.env[envVar];
-  if (fromEnv) return { url: parseEndpoint(fromEnv), from: envVar };
-  if (namesCluster(globals)) return discover(globals);
-  const recorded = await readFile(file, 'utf8').then(
+async function recordedUrl(file: string): Promise<string | undefined> {
+  return readFile(file, 'utf8').then(
     (text) => (JSON.parse(text) as { url?: string }).url,
     () => undefined,
   );
+}
+
+async function locate({ flag, flagName, envVar, file, fileGiven, globals }: ApiLookup): Promise<{ url: string; from: string }> {
+  if (flag) return { url: flag, from: flagName };
+  const fromEnv = process.env[envVar];
+  if (fromEnv) return { url: parseEndpoint(fromEnv), from: envVar };
+  const recorded = await recordedUrl(file);
+  if (recorded && fileGiven) return { url: recorded, from: file };
+  if (globals.cluster !== undefined || globals.profile !== undefined || (!fileGiven && namesCluster(globals))) return discover(globals);
   if (recorded) return { url: recorded, from: file };
   return { url: 'http://127.0.0.1:9080', from: 'the default' };
 }

@@ -48,6 +48,7 @@ interface AdminFlags {
   admin?: string;
   dataDir: string;
   globals: GlobalOptions;
+  dataDirGiven: boolean;
 }
 
 const ADMIN_CALL: EndpointCall = {
@@ -62,6 +63,7 @@ async function call<T>(flags: AdminFlags, method: string, route: string, body?: 
     flagName: '--admin',
     envVar: 'FRESHET_CONNECTOR_ADMIN',
     file: path.join(flags.dataDir, 'connectors', 'admin.json'),
+    fileGiven: flags.dataDirGiven,
     globals: flags.globals,
   });
   return callEndpoint<T>(endpoint, ADMIN_CALL, method, route, body);

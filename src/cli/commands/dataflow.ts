@@ -39,6 +39,7 @@ interface NodeFlags {
   console?: string;
   dataDir: string;
   globals: GlobalOptions;
+  dataDirGiven: boolean;
 }
 
 /** --console and --data-dir: where the node that manages dataflows is. */
@@ -51,7 +52,7 @@ function withNodeOptions(command: Command): Command {
 }
 
 function consoleUrl(flags: NodeFlags): Promise<Endpoint> {
-  return resolveEndpoint({ flag: flags.console, flagName: '--console', envVar: 'FRESHET_CONSOLE', file: path.join(flags.dataDir, 'console.json'), globals: flags.globals });
+  return resolveEndpoint({ flag: flags.console, flagName: '--console', envVar: 'FRESHET_CONSOLE', file: path.join(flags.dataDir, 'console.json'), fileGiven: flags.dataDirGiven, globals: flags.globals });
 }
 
 class NoConsoleError extends CliError {}
