@@ -6,10 +6,12 @@
 // refused with a clear error.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { freshetBin, repoRoot } from '../helpers/child-node.js';
 import { removeDir, startTestNode, stopTestNode, tempDir } from '../helpers/test-node.js';
 
 let dataDir: string;
@@ -52,6 +54,32 @@ test('the first administrator is made on the stopped node\'s data dir', async ()
   assert.match(refused.stderr, /in use by another freshet node/);
   assert.match(refused.stderr, /go through it/);
   assert.equal(node.users.get('eve'), undefined);
+});
+
+test('on a terminal the password is asked twice, without echo (a pty from util-linux script)', async () => {
+  const scratch = await tempDir('freshet-security-tty-');
+  try {
+    const command = `${process.execPath} ${freshetBin} user add tty-user --data-dir ${scratch}`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repoRoot, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let answered = 0;
+    child.stdout.setEncoding('utf8').on('data', (data: string) => {
+      screen += data;
+      // Answer each prompt once it is on the screen.
+      const prompts = (screen.match(/Password for tty-user: |Again: /g) ?? []).length;
+      for (; answered < prompts; answered++) child.stdin.write(`${PASSWORD}\r`);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, screen);
+    assert.equal(answered, 2);
+    assert.match(screen, /user "tty-user" added/);
+    assert.ok(!screen.includes(PASSWORD), 'the password is not echoed');
+    const stored = await readFile(path.join(scratch, 'metadata', 'users.json'), 'utf8');
+    assert.ok(!stored.includes(PASSWORD));
+    assert.match(stored, /SCRAM-SHA-512/);
+  } finally {
+    await removeDir(scratch);
+  }
 });
 
 test('users through the running node, found from -c; no secret in list output', async () => {

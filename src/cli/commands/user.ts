@@ -9,7 +9,6 @@
 // the terminal without echo. There is no --password flag.
 
 import { Command, Option } from 'commander';
-import { createInterface } from 'node:readline';
 import { securityAdmin, securityTargetOptions, type SecurityFlags } from '../security-admin.js';
 import { usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, type ListFormat } from '../output/format.js';
@@ -29,19 +28,32 @@ async function passwordFromStdin(): Promise<string> {
   return password;
 }
 
-/** Asks on the terminal, echoing nothing. */
+/** Asks on the terminal, echoing nothing (raw mode: each key is read as typed). */
 function ask(question: string): Promise<string> {
-  return new Promise((resolve) => {
-    const prompt = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const output = prompt as unknown as { _writeToOutput: (text: string) => void };
-    prompt.question(question, (answer) => {
-      prompt.close();
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const finish = (error?: Error) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
       process.stderr.write('\n');
-      resolve(answer);
-    });
-    output._writeToOutput = (text: string) => {
-      if (text.startsWith(question)) process.stderr.write(question);
+      if (error) reject(error);
+      else resolve(answer);
     };
+    const onData = (chunk: string) => {
+      for (const key of chunk) {
+        if (key === '\r' || key === '\n') return finish();
+        if (key === '\u0003' || key === '\u0004') return finish(usageError('cancelled'));
+        if (key === '\u007f' || key === '\b') answer = answer.slice(0, -1);
+        else if (Buffer.byteLength(answer) < MAX_PASSWORD_BYTES) answer += key;
+      }
+    };
+    process.stderr.write(question);
+    stdin.setEncoding('utf8');
+    stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.resume();
   });
 }
 
