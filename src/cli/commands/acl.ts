@@ -76,21 +76,27 @@ export function aclCommand(): Command {
       ) + '\n\nNo rule: no access (when the node runs with --auth). Read, write, delete and alter imply describe. See docs/security.md.',
     );
 
-  ruleOptions(acl.command('add').description('add an allow (or --deny) rule')).action(async (flags: RuleFlags) => {
+  ruleOptions(acl.command('add').description('add an allow (or --deny) rule'))
+    .addHelpText('after', examples('freshet acl add --principal User:alice --resource topic --name orders --operation read,write', 'freshet acl add --principal Group:ops --resource connector --name "*" --operation all'))
+    .action(async (flags: RuleFlags) => {
     const rule = ruleFrom(flags);
     const admin = await securityAdmin(flags);
     await admin.addAcl(rule);
     await printLine(`rule added (${admin.where}): ${formatted(rule)}`);
   });
 
-  ruleOptions(acl.command('remove').description('remove a rule (give the same flags as when it was added)')).action(async (flags: RuleFlags) => {
+  ruleOptions(acl.command('remove').description('remove a rule (give the same flags as when it was added)'))
+    .addHelpText('after', examples('freshet acl remove --principal User:alice --resource topic --name orders --operation read,write'))
+    .action(async (flags: RuleFlags) => {
     const rule = ruleFrom(flags);
     const admin = await securityAdmin(flags);
     await admin.removeAcl(rule);
     await printLine(`rule removed (${admin.where}): ${formatted(rule)}`);
   });
 
-  securityTargetOptions(acl.command('list').description('list the rules in force: the policy file\'s, then the managed ones').addOption(listFormatOption())).action(
+  securityTargetOptions(acl.command('list').description('list the rules in force: the policy file\'s, then the managed ones').addOption(listFormatOption()))
+    .addHelpText('after', examples('freshet acl list', 'freshet acl list -O json'))
+    .action(
     async (flags: SecurityFlags & { output: ListFormat }) => {
       const rules = await (await securityAdmin(flags)).listAcls();
       await printList(rules, flags.output, {

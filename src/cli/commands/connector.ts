@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { defaultDataDir } from '../../node/defaults.js';
 import { globalOptions, rememberGlobals, type GlobalOptions } from '../context.js';
-import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from '../node-endpoint.js';
+import { callEndpoint, parseEndpoint, resolveEndpoint, type Endpoint, type EndpointCall } from '../node-endpoint.js';
 import { CliError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, type ListFormat } from '../output/format.js';
 import { stdoutWriter } from '../output/writer.js';
@@ -57,8 +57,8 @@ const ADMIN_CALL: EndpointCall = {
   errorHint: (_status, answerHint) => answerHint,
 };
 
-async function call<T>(flags: AdminFlags, method: string, route: string, body?: unknown): Promise<T> {
-  const endpoint = await resolveEndpoint({
+function adminEndpoint(flags: AdminFlags): Promise<Endpoint> {
+  return resolveEndpoint({
     flag: flags.admin,
     flagName: '--admin',
     envVar: 'FRESHET_CONNECTOR_ADMIN',
@@ -66,7 +66,16 @@ async function call<T>(flags: AdminFlags, method: string, route: string, body?: 
     fileGiven: flags.dataDirGiven,
     globals: flags.globals,
   });
-  return callEndpoint<T>(endpoint, ADMIN_CALL, method, route, body);
+}
+
+async function call<T>(flags: AdminFlags, method: string, route: string, body?: unknown, endpoint?: Endpoint): Promise<T> {
+  return callEndpoint<T>(endpoint ?? (await adminEndpoint(flags)), ADMIN_CALL, method, route, body);
+}
+
+/** A node on this machine can read a secrets file by its path; one elsewhere gets the values the config uses. */
+function onThisMachine(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
 function adminOptions(command: Command): Command {
@@ -103,13 +112,14 @@ function statusText(status: ConnectorStatus): string {
   return status.state;
 }
 
-async function readSecretsOption(file: string | undefined, text: string): Promise<{ secretsFile?: string; secrets?: Record<string, string> }> {
-  if (file) return { secretsFile: path.resolve(file) };
+async function readSecretsOption(file: string | undefined, text: string, local: boolean): Promise<{ secretsFile?: string; secrets?: Record<string, string> }> {
+  if (file && local) return { secretsFile: path.resolve(file) };
   const { referencedSecrets } = await import('../../connectors/config.js');
-  const names = referencedSecrets(text);
+  const { envSecretStore, fileSecretStore } = await import('../../connectors/secrets.js');
+  const store = file ? fileSecretStore(path.resolve(file)) : envSecretStore();
   const secrets: Record<string, string> = {};
-  for (const name of names) {
-    const value = process.env[name];
+  for (const name of referencedSecrets(text)) {
+    const value = store.get(name);
     if (value !== undefined) secrets[name] = value;
   }
   return Object.keys(secrets).length > 0 ? { secrets } : {};
@@ -158,7 +168,7 @@ export function connectorCommand(): Command {
       .command('create')
       .description('hand a connector to the node: it runs there, survives node restarts, and is restarted with backoff when it fails')
       .requiredOption('--config <file>', 'connector config (Fluvio YAML, apiVersion 0.1.0 or 0.2.0)')
-      .option('--secrets <file>', 'NAME=value lines, read by the node at every start (default: the values of the secrets the config uses, from this environment)'),
+      .option('--secrets <file>', 'NAME=value lines, read by a node on this machine at every start; a node elsewhere is sent the values the config uses (default: those values from this environment)'),
   )
     .addHelpText('after', examples('freshet connector create --config c.yaml', 'GITHUB_TOKEN=... freshet connector create --config c.yaml', 'freshet connector create --config c.yaml --secrets s.env'))
     .action(async (flags: AdminFlags & { config: string; secrets?: string }) => {
@@ -170,7 +180,9 @@ export function connectorCommand(): Command {
         throw asCliError(err);
       }
       for (const warning of warnings) note(`warning: ${warning}`);
-      const created = await call<ConnectorInfo>(flags, 'POST', '/connectors', { config: text, ...(await readSecretsOption(flags.secrets, text)) });
+      const endpoint = await adminEndpoint(flags);
+      const secrets = await readSecretsOption(flags.secrets, text, onThisMachine(endpoint.url));
+      const created = await call<ConnectorInfo>(flags, 'POST', '/connectors', { config: text, ...secrets }, endpoint);
       await printLine(`connector "${created.name}" (${created.type}) created`);
     });
 

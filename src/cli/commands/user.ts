@@ -96,14 +96,18 @@ export function userCommand(): Command {
       .option('--no-password', 'no password (a user with tokens or a client certificate only); default on a non-terminal stdin')
       .addOption(new Option('--group <group>', 'a group it belongs to, as in Group:<group> of the ACLs (repeatable)').argParser((value: string, previous: string[]) => [...previous, value]).default([]))
       .option('--replace', 'the user exists: set its password (when given) and groups'),
-  ).action(async (name: string, flags: AddFlags) => {
+  )
+    .addHelpText('after', examples('freshet user add admin --data-dir /var/lib/freshet --no-password', 'echo "$PASSWORD" | freshet user add alice --password-stdin --group readers', 'freshet user add alice --replace --group readers --group ops'))
+    .action(async (name: string, flags: AddFlags) => {
     const admin = await securityAdmin(flags);
     const secret = await password(name, flags);
     const added = await admin.addUser(name, { ...(secret !== undefined ? { password: secret } : {}), ...(flags.group.length > 0 ? { groups: flags.group } : {}), ...(flags.replace ? { replace: true } : {}) });
     await printLine(`user "${added.name}" ${flags.replace ? 'updated' : 'added'} (${where(admin.where)})${added.mechanisms.length === 0 ? '; no password' : ''}`);
   });
 
-  securityTargetOptions(user.command('list').description('list users: groups, password mechanisms, token ids (never a secret)').addOption(listFormatOption())).action(
+  securityTargetOptions(user.command('list').description('list users: groups, password mechanisms, token ids (never a secret)').addOption(listFormatOption()))
+    .addHelpText('after', examples('freshet user list', 'freshet user list -O json | jq -r .name', 'freshet user list --data-dir /var/lib/freshet'))
+    .action(
     async (flags: SecurityFlags & { output: ListFormat }) => {
       const users = await (await securityAdmin(flags)).listUsers();
       await printList(users, flags.output, {
@@ -114,7 +118,9 @@ export function userCommand(): Command {
     },
   );
 
-  securityTargetOptions(user.command('delete').description('delete users (their tokens stop working at once)').argument('<name...>', 'user names')).action(
+  securityTargetOptions(user.command('delete').description('delete users (their tokens stop working at once)').argument('<name...>', 'user names'))
+    .addHelpText('after', examples('freshet user delete alice', 'freshet user delete alice bob'))
+    .action(
     async (names: string[], flags: SecurityFlags) => {
       const admin = await securityAdmin(flags);
       for (const name of names) {
@@ -129,13 +135,17 @@ export function userCommand(): Command {
       .command('token')
       .description('issue a bearer token for a user: printed once, on stdout; only its hash is kept')
       .argument('<name>', 'user name'),
-  ).action(async (name: string, flags: SecurityFlags) => {
+  )
+    .addHelpText('after', examples('freshet user token alice', 'FRESHET_TOKEN=$(freshet user token admin --data-dir /var/lib/freshet) freshet -c node1:9003 user list'))
+    .action(async (name: string, flags: SecurityFlags) => {
     const issued = await (await securityAdmin(flags)).issueToken(name);
     note(`token ${issued.id} issued for "${name}"; it is shown only now (send it as "Authorization: Bearer <token>", or FRESHET_TOKEN)`);
     await printLine(issued.token);
   });
 
-  securityTargetOptions(token.command('revoke').description('revoke one of a user\'s tokens').argument('<name>', 'user name').argument('<id>', 'token id (freshet user list)')).action(
+  securityTargetOptions(token.command('revoke').description('revoke one of a user\'s tokens').argument('<name>', 'user name').argument('<id>', 'token id (freshet user list)'))
+    .addHelpText('after', examples('freshet user token revoke alice 3f2a9c1d0e4b'))
+    .action(
     async (name: string, id: string, flags: SecurityFlags) => {
       await (await securityAdmin(flags)).revokeToken(name, id);
       await printLine(`token ${id} of "${name}" revoked`);
