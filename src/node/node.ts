@@ -163,7 +163,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
             }),
             ...(dataflows ? { dataflows } : {}),
             ...(connectors ? { connectors: connectors.manager } : {}),
-            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows }),
+            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows, authorizer: security.authorizer, loginGuard: security.guard }),
             security: { tls: security.tls, auth: security.http, users: security.users, authorizer: security.authorizer },
           }),
         (server) => server.close(),

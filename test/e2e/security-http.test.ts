@@ -146,6 +146,8 @@ describe('console refusals', () => {
     const create = await call('POST', '/dataflows', { token: bobToken, body: { config: DATAFLOW('public-new') } });
     assert.equal(create.status, 403);
     assert.deepEqual(create.body.resource, { type: 'dataflow', name: 'public-new' });
+    const counted = await call('GET', '/metrics', { token: adminToken });
+    assert.match(String(counted.body.text), /freshet_auth_denials_total\{resource="dataflow",operation="describe"\} [1-9]/);
     const users = await call('POST', '/admin/users', { token: bobToken, body: { name: 'mallory' } });
     assert.equal(users.status, 403);
     assert.equal(node.users.get('mallory'), undefined);
@@ -239,6 +241,9 @@ describe('failed logins', () => {
     const admin = await certs.client('admin');
     const byCert = await call('GET', '/metrics', { cert: admin, on: secured });
     assert.equal(byCert.status, 200);
+    const metrics = String(byCert.body.text);
+    assert.match(metrics, new RegExp(`freshet_auth_failed_logins_total ${statuses.get(401)}\\b`));
+    assert.match(metrics, new RegExp(`freshet_auth_locked_out_logins_total ${(statuses.get(429) ?? 0) + 1}\\b`), 'the locked-out attempts, and the admin token\'s');
     assert.match(secured.consoleUrl ?? '', /^https:/, 'HTTPS with the node certificate');
   });
 });
