@@ -49,9 +49,10 @@ function ask(question: string): Promise<string> {
         else if (Buffer.byteLength(answer) < MAX_PASSWORD_BYTES) answer += key;
       }
     };
-    process.stderr.write(question);
+    // Raw mode before the prompt: what is typed once the prompt shows is never echoed.
     stdin.setEncoding('utf8');
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.on('data', onData);
     stdin.resume();
   });
