@@ -63,16 +63,20 @@ function refuse(reply: FastifyReply, failure: unknown): FastifyReply {
 }
 
 const LOGIN_PAGE = new URL('./static/login.html', import.meta.url);
+const CLEAR_COOKIE = `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`;
 
 export function registerConsoleAuth(app: FastifyInstance, auth: HttpAuthenticator, secure: boolean): void {
   app.addHook('onRequest', async (req, reply) => {
     const pathname = req.url.split('?')[0]!;
     const access = consoleAccess(req.method, pathname);
+    // The page's files and /health are served to anyone, unauthenticated (a stale cookie on them must not count as failed logins).
+    if (access.kind === 'public' && pathname !== '/') return;
     const who = auth.authenticate(req.raw);
     if (who.ok) principals.set(req.raw, who.principal);
     if (access.kind === 'public') {
-      if (pathname === '/' && !who.ok) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(await readFile(LOGIN_PAGE));
-      return;
+      if (who.ok) return;
+      // The login page instead of the console; a stale session cookie is dropped.
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('set-cookie', CLEAR_COOKIE).send(await readFile(LOGIN_PAGE));
     }
     if (!who.ok) return refuse(reply, who);
     if (access.kind !== 'check') return;
@@ -111,5 +115,5 @@ export function registerConsoleAuth(app: FastifyInstance, auth: HttpAuthenticato
     const cookie = `${SESSION_COOKIE}=${encodeURIComponent(req.body.token)}; Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
     return reply.header('set-cookie', cookie).send({ user: result.principal.user });
   });
-  app.delete('/api/session', async (_req, reply) => reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`).send({ ok: true }));
+  app.delete('/api/session', async (_req, reply) => reply.header('set-cookie', CLEAR_COOKIE).send({ ok: true }));
 }
