@@ -11,6 +11,7 @@ import { benchSoak } from './soak.js';
 import { benchSmartModules } from './smartmodules.js';
 import { benchSqlSink } from './sql-sink.js';
 import { benchJetStream } from './jetstream.js';
+import { benchTls } from './tls.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   let sqlSinkSection: string;
   let smartModulesSection: string;
   let latencySection: string;
+  let tlsSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
@@ -74,6 +76,9 @@ async function main(): Promise<void> {
     // SmartModules (bench/smartmodules.ts): records/s through regex-filter and regex-filter → jolt (wasm) against
     // the same logic in plain JS, and consume with and without a SmartModule on the node.
     smartModulesSection = await benchSmartModules(node.endpoint, scale);
+
+    // TLS (bench/tls.ts): produce/consume over mutual TLS beside plain TCP, each on a node of its own, and connection set-up time.
+    tlsSection = await benchTls(scale);
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
   process.stdout.write(
-    `Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${memorySection}${soakSection}\n${jetStreamSection}\n`,
+    `Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${tlsSection}\n${memorySection}${soakSection}\n${jetStreamSection}\n`,
   );
 }
 

@@ -7,7 +7,8 @@ import type { TopicSpec } from '../protocol/messages/objects/topic.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { SmartModuleWasmFormat, type SmartModuleSpec } from '../protocol/messages/objects/smartmodule.js';
 import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
-import { CreateApi, DeleteApi, ListApi } from './apis.js';
+import { CreateApi, DeleteApi, ListApi, NodeInfoApi } from './apis.js';
+import type { NodeInfoResponse } from '../protocol/messages/node-info.js';
 import type { Link } from './connection.js';
 import { ServerError, TopicNotFoundError } from './errors.js';
 import { topicCompressionCode } from '../protocol/messages/objects/common.js';
@@ -124,6 +125,15 @@ export class Admin {
 
   listSpus(): Promise<SpuInfo[]> {
     return this.metadata.spus();
+  }
+
+  /**
+   * Where the node's HTTP API is (connectors, dataflows, users, ACLs), as the
+   * node advertises it; FreshetError UNSUPPORTED from a server that does not
+   * (a Fluvio SC, or a node without it).
+   */
+  nodeInfo(): Promise<NodeInfoResponse> {
+    return this.sc.send(NodeInfoApi, {}, { idempotent: true });
   }
 
   /**

@@ -26,7 +26,7 @@ import type { NodeConfig } from './config.js';
 import { DEFAULT_SC_PORT } from './defaults.js';
 import { Lifecycle } from './lifecycle.js';
 import { checkExposure, openSecurity } from './security.js';
-import type { Authorizer, UserStore } from '../server/auth/index.js';
+import type { Authorizer, LoginGuard, UserStore } from '../server/auth/index.js';
 import { nodeMetrics } from './metrics.js';
 
 /** Under <dataDir>/metadata. */
@@ -55,11 +55,13 @@ export interface RunningNode {
   /** The node's users (SCRAM credentials, tokens) and its authorization check. */
   readonly users: UserStore;
   readonly authorizer: Authorizer;
+  /** Failed logins, rate-limited per peer (its tables are bounded). */
+  readonly loginGuard: LoginGuard;
   /** Managed connectors (undefined when disabled). */
   readonly connectors: ConnectorService | undefined;
   /** Managed dataflows (undefined when disabled). */
   readonly dataflows: DataflowManager | undefined;
-  /** `http://host:port` of the console (undefined when disabled). */
+  /** `http(s)://host:port` of the console (undefined when disabled). */
   readonly consoleUrl: string | undefined;
   /** Parts started, in start order (they stop in reverse). */
   readonly parts: string[];
@@ -125,6 +127,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       requestBytes,
     );
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
+    // The HTTP API starts after the SC: NodeInfo reads its URL when asked.
+    const httpApi: { url?: string | undefined } = {};
+    const nodeInfo = () => ({ ...(httpApi.url ? { httpUrl: httpApi.url } : {}), httpTls: security.tls !== undefined, httpAuth: security.authorizer.enabled });
     if (jetstream) {
       const self = { id: config.spuId, host: config.host, port: spuPort };
       await life.start('partition leadership', () => jetstream.replicas.startLeading(self), () => jetstream.replicas.stopLeading());
@@ -139,6 +144,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         log,
         spu: { id: config.spuId, host: config.host, port: spuPort },
         authorizer: security.authorizer,
+        nodeInfo,
         ...(jetstream ? { cluster: jetstream.replicas } : {}),
       }),
       config.limits,
@@ -172,6 +178,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
                 scPort: config.scPort,
                 log,
                 adminServer: !consoleEnabled,
+                security: { tls: security.tls, auth: security.http },
               }),
             (service) => service?.stop(),
           );
@@ -211,12 +218,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
             }),
             ...(dataflows ? { dataflows } : {}),
             ...(connectors ? { connectors: connectors.manager } : {}),
-            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows }),
+            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows, authorizer: security.authorizer, loginGuard: security.guard }),
+            security: { tls: security.tls, auth: security.http, users: security.users, authorizer: security.authorizer },
           }),
         (server) => server.close(),
       );
     }
-    return { replicas, topics, smartmodules, users: security.users, authorizer: security.authorizer, spuPort, scPort, endpoint, stats, connectors, dataflows, consoleUrl: consoleServer?.url };
+    httpApi.url = consoleServer?.url ?? connectors?.adminUrl;
+    return { replicas, topics, smartmodules, users: security.users, authorizer: security.authorizer, loginGuard: security.guard, spuPort, scPort, endpoint, stats, connectors, dataflows, consoleUrl: consoleServer?.url };
   });
   log.info(
     { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },
