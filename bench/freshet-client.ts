@@ -1,4 +1,4 @@
-import { Freshet } from '../src/client/index.js';
+import { Freshet, type ClientTlsOptions } from '../src/client/index.js';
 import { percentile, throughput, type LatencyResult, type ThroughputResult } from './fluvio-client.js';
 
 /**
@@ -12,8 +12,10 @@ export async function benchFreshetClient(
   endpoint: string,
   records: number,
   recordBytes: number,
+  options: { tls?: ClientTlsOptions; label?: string } = {},
 ): Promise<{ results: ThroughputResult[]; latency: LatencyResult }> {
-  const freshet = await Freshet.connect({ endpoint });
+  const freshet = await Freshet.connect({ endpoint, ...(options.tls ? { tls: options.tls } : {}) });
+  const label = options.label ? ` ${options.label}` : '';
   const topic = `bench-freshet-${recordBytes}-${Date.now()}`;
   await freshet.admin.createTopic(topic);
   const producer = await freshet.producer(topic);
@@ -54,10 +56,10 @@ export async function benchFreshetClient(
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     results: [
-      throughput(`Freshet client produce ${recordBytes} B`, records, recordBytes, produceSeconds),
-      throughput(`Freshet client consume ${recordBytes} B`, records, recordBytes, consumeSeconds),
+      throughput(`Freshet client produce ${recordBytes} B${label}`, records, recordBytes, produceSeconds),
+      throughput(`Freshet client consume ${recordBytes} B${label}`, records, recordBytes, consumeSeconds),
     ],
-    latency: { name: `Freshet client produce ${recordBytes} B, send → ack at full rate`, samples: records, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) },
+    latency: { name: `Freshet client produce ${recordBytes} B${label}, send → ack at full rate`, samples: records, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) },
   };
 }
 

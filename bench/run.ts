@@ -12,6 +12,7 @@ import { benchSmartModules } from './smartmodules.js';
 import { benchKafka } from './kafka.js';
 import { benchSqlSink } from './sql-sink.js';
 import { benchJetStream } from './jetstream.js';
+import { benchTls } from './tls.js';
 
 /**
  * `npm run bench`: throughput figures against a node running as its own
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   let smartModulesSection: string;
   let latencySection: string;
   let kafkaSection: string;
+  let tlsSection: string;
   try {
     results.push(...(await benchFluvioClient(node.endpoint, 50_000 * scale, 1024)));
     results.push(...(await benchFluvioClient(node.endpoint, 200_000 * scale, 100)));
@@ -84,6 +86,9 @@ async function main(): Promise<void> {
     const kafka = await benchKafka(node.endpoint, kafkaEndpoint, scale);
     results.push(...kafka.results);
     kafkaSection = kafka.section;
+
+    // TLS (bench/tls.ts): produce/consume over mutual TLS beside plain TCP, each on a node of its own, and connection set-up time.
+    tlsSection = await benchTls(scale);
   } finally {
     node.process.kill('SIGTERM');
     await node.exited;
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
   const latencyRows = latencies.map((l) => `| ${l.name} | ${l.samples} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} |`);
   const latencyTable = ['| latency | samples | p50 ms | p99 ms |', '|---|---:|---:|---:|', ...latencyRows].join('\n');
   process.stdout.write(
-    `Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}\n${memorySection}${soakSection}\n${jetStreamSection}\n`,
+    `Machine: ${machine()}\nDate: ${new Date().toISOString()}\n\n${table(results)}\n\n${latencyTable}\n\n${latencySection}\n${dataflowSection}\n${sqlSinkSection}\n${smartModulesSection}\n${kafkaSection}\n${tlsSection}\n${memorySection}${soakSection}\n${jetStreamSection}\n`,
   );
 }
 

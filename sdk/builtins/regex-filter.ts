@@ -38,5 +38,5 @@ export function filter(record: Record): bool {
     return false;
   }
   // without init (no regex) this traps, as the Rust module's unwrap panics
-  return regex!.isMatch(record.valueString());
+  return regex!.isMatchBytes(record.value);
 }

@@ -17,6 +17,8 @@ export interface GlobalOptions {
   caCert?: string;
   clientCert?: string;
   clientKey?: string;
+  /** Bearer token for the node's HTTP API (else FRESHET_TOKEN). */
+  token?: string;
 }
 
 /** TLS from the global flags, as fluvio takes them: only with --cluster, the cert and key together. */
@@ -47,9 +49,39 @@ export function globalOptions(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
 }
 
+/**
+ * Hands the global options to the command's action as `globals`, and whether
+ * --data-dir was given on the command line as `dataDirGiven` (for commands
+ * that reach the node's HTTP API).
+ */
+export function rememberGlobals(command: Command): Command {
+  return command.hook('preAction', (_command, action) => {
+    action.setOptionValue('globals', globalOptions(action));
+    action.setOptionValue('dataDirGiven', action.getOptionValueSource('dataDir') === 'cli');
+  });
+}
+
+/** Did the user name a node (-c, -P, FRESHET_ENDPOINT or FRESHET_PROFILE), rather than leave the default? */
+export function namesCluster(flags: GlobalOptions): boolean {
+  return flags.cluster !== undefined || flags.profile !== undefined || !!process.env.FRESHET_ENDPOINT || !!process.env.FRESHET_PROFILE;
+}
+
+/** The TLS settings a connection uses: the flags, else the profile's section, else FRESHET_TLS_*. */
+export async function clientTls(flags: GlobalOptions): Promise<ClientTlsOptions | undefined> {
+  const fromFlags = await tlsFromFlags(flags);
+  if (fromFlags) return fromFlags;
+  const { resolveEndpoint } = await import('../client/profile.js');
+  const { tlsFromEnv } = await import('../client/tls.js');
+  const resolved = resolveEndpoint({ ...(flags.cluster !== undefined ? { endpoint: flags.cluster } : {}), ...(flags.profile !== undefined ? { profile: flags.profile } : {}) });
+  return resolved.source.startsWith('profile:') ? resolved.tls : tlsFromEnv(process.env);
+}
+
 /** Connects as the global options say. */
 export async function connect(command: Command, options: { connectTimeoutMs?: number } = {}): Promise<Freshet> {
-  const flags = globalOptions(command);
+  return connectWith(globalOptions(command), options);
+}
+
+export async function connectWith(flags: GlobalOptions, options: { connectTimeoutMs?: number } = {}): Promise<Freshet> {
   const { cluster, profile } = flags;
   if (cluster !== undefined && profile !== undefined) {
     throw usageError('-c/--cluster and -P/--profile cannot be used together', 'give one: a HOST:PORT, or the name of a profile');

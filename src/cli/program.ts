@@ -3,6 +3,7 @@
 
 import { Command, Option } from 'commander';
 import { benchmarkCommand } from './commands/benchmark.js';
+import { aclCommand } from './commands/acl.js';
 import { clusterCommand } from './commands/cluster.js';
 import { connectorCommand } from './commands/connector.js';
 import { consumeCommand } from './commands/consume.js';
@@ -14,6 +15,7 @@ import { produceCommand } from './commands/produce.js';
 import { profileCommand } from './commands/profile.js';
 import { smartmoduleCommand } from './commands/smartmodule.js';
 import { topicCommand } from './commands/topic.js';
+import { userCommand } from './commands/user.js';
 import { versionCommand } from './commands/version.js';
 import { CLI_VERSION } from './package-root.js';
 import { EXIT_CODES_HELP } from './output/errors.js';
@@ -59,6 +61,7 @@ export function buildProgram(): Command {
     .option('--ca-cert <file>', 'with --tls: the CA that signed the node\'s certificate (PEM)')
     .option('--client-cert <file>', 'with --tls: this client\'s certificate (PEM), for nodes that require one')
     .option('--client-key <file>', 'with --tls: the key of --client-cert (PEM)')
+    .option('--token <token>', "bearer token for the node's HTTP API (prefer FRESHET_TOKEN: an argument shows in ps)")
     .enablePositionalOptions()
     .addCommand(clusterCommand())
     .addCommand(topicCommand())
@@ -70,6 +73,8 @@ export function buildProgram(): Command {
     .addCommand(smartmoduleCommand())
     .addCommand(connectorCommand())
     .addCommand(dataflowCommand())
+    .addCommand(userCommand())
+    .addCommand(aclCommand())
     .addCommand(profileCommand())
     .addCommand(benchmarkCommand())
     .addCommand(versionCommand())

@@ -7,7 +7,8 @@ import type { TopicSpec } from '../protocol/messages/objects/topic.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { SmartModuleWasmFormat, type SmartModuleSpec } from '../protocol/messages/objects/smartmodule.js';
 import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
-import { CreateApi, DeleteApi, ListApi } from './apis.js';
+import { CreateApi, DeleteApi, ListApi, NodeInfoApi } from './apis.js';
+import type { NodeInfoResponse } from '../protocol/messages/node-info.js';
 import type { Link } from './connection.js';
 import { ServerError, TopicNotFoundError } from './errors.js';
 import { topicCompressionCode } from '../protocol/messages/objects/common.js';
@@ -27,9 +28,22 @@ export interface CreateTopicOptions {
   maxPartitionSize?: number;
   /** Which batch compression the topic accepts; 'any' (the default) takes what producers send. */
   compression?: TopicCompression;
+  /** Drop produced records whose key was seen among the last `count` records or within `ageMs` (Fluvio's topic deduplication). */
+  deduplication?: TopicDeduplicationOptions;
   /** Validate only. */
   dryRun?: boolean;
 }
+
+export interface TopicDeduplicationOptions {
+  count: number;
+  ageMs?: number;
+  /** The filter SmartModule (default Fluvio's, `fluvio/dedup-bloom-filter@0.1.0`, built into Freshet). */
+  filter?: string;
+  params?: Record<string, string>;
+}
+
+/** The deduplication filter `fluvio topic create --dedup` names. */
+export const DEFAULT_DEDUP_FILTER = 'fluvio/dedup-bloom-filter@0.1.0';
 
 function checkStatus(status: Status, context: string): void {
   if (status.errorCode.code === ErrorCode.None) return;
@@ -71,6 +85,16 @@ export class Admin {
       if (options.segmentSize !== undefined) spec.storage.segmentSize = options.segmentSize;
       if (options.maxPartitionSize !== undefined) spec.storage.maxPartitionSize = options.maxPartitionSize;
     }
+    const dedup = options.deduplication;
+    if (dedup !== undefined) {
+      spec.deduplication = {
+        bounds: {
+          count: dedup.count,
+          ...(dedup.ageMs !== undefined ? { age: { seconds: Math.floor(dedup.ageMs / 1000), nanos: (dedup.ageMs % 1000) * 1e6 } } : {}),
+        },
+        filter: { transform: { uses: dedup.filter ?? DEFAULT_DEDUP_FILTER, with: new Map(Object.entries(dedup.params ?? {})) } },
+      };
+    }
     const status = await this.sc.send(CreateApi, { kind: 'Topic', name, dryRun: options.dryRun ?? false, spec });
     checkStatus(status, `cannot create topic "${name}"`);
   }
@@ -101,6 +125,15 @@ export class Admin {
 
   listSpus(): Promise<SpuInfo[]> {
     return this.metadata.spus();
+  }
+
+  /**
+   * Where the node's HTTP API is (connectors, dataflows, users, ACLs), as the
+   * node advertises it; FreshetError UNSUPPORTED from a server that does not
+   * (a Fluvio SC, or a node without it).
+   */
+  nodeInfo(): Promise<NodeInfoResponse> {
+    return this.sc.send(NodeInfoApi, {}, { idempotent: true });
   }
 
   /**

@@ -40,6 +40,7 @@ import {
 import { decodeCreateResponse, encodeCreateRequest, type CreateRequest, type CreateResponse } from '../protocol/messages/create.js';
 import { decodeDeleteResponse, encodeDeleteRequest, type DeleteRequest, type DeleteResponse } from '../protocol/messages/delete.js';
 import { decodeListResponse, encodeListRequest, type ListRequest, type ListResponse } from '../protocol/messages/list.js';
+import { decodeNodeInfoResponse, encodeNodeInfoRequest, NODE_INFO_API_KEY, type NodeInfoRequest, type NodeInfoResponse } from '../protocol/messages/node-info.js';
 
 export const ProduceApi: ApiSpec<ProduceRequest, ProduceResponse> = {
   name: 'Produce',
@@ -130,4 +131,14 @@ export const ListApi: ApiSpec<ListRequest, ListResponse> = {
   maxVersion: 16,
   encode: encodeListRequest,
   decode: decodeListResponse,
+};
+
+/** Freshet's own: where the node's HTTP API is (a Fluvio SC does not answer it). */
+export const NodeInfoApi: ApiSpec<NodeInfoRequest, NodeInfoResponse> = {
+  name: 'NodeInfo',
+  key: NODE_INFO_API_KEY,
+  minVersion: 0,
+  maxVersion: 0,
+  encode: encodeNodeInfoRequest,
+  decode: decodeNodeInfoResponse,
 };

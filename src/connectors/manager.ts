@@ -14,7 +14,8 @@ import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import './builtins.js';
-import { parseConnectorConfig, type ConnectorConfig } from './config.js';
+import { parseConnectorConfig, referencedSecrets, type ConnectorConfig } from './config.js';
+import { SecretRedactor } from './redact.js';
 import { ConfigError } from './errors.js';
 import { ConnectorSupervisor, newStats, type ConnectorStats, type ConnectorStatus } from './runtime.js';
 import { envSecretStore, fileSecretStore, type SecretStore } from './secrets.js';
@@ -82,6 +83,8 @@ class LogRing {
 
 interface Managed {
   spec: ConnectorSpec;
+  /** Masks the values of its secrets in its logs and status. */
+  redactor: SecretRedactor;
   /** As last parsed (a stand-in while the spec does not parse). */
   config: ConnectorConfig;
   stats: ConnectorStats;
@@ -115,7 +118,8 @@ export class ConnectorManager {
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
       onStatus: (name, status) => {
         if (status.state === 'restarting' || status.state === 'failed') {
-          this.options.log.warn({ connector: name, state: status.state, err: status.lastError }, 'connector failed');
+          const redactor = this.connectors.get(name)?.redactor;
+          this.options.log.warn({ connector: name, state: status.state, err: redactor?.redactOptional(status.lastError) ?? status.lastError }, 'connector failed');
         }
       },
     });
@@ -145,9 +149,23 @@ export class ConnectorManager {
     return parseConnectorConfig(spec.config, { secrets: this.secretStore(spec), fileName: `connector ${spec.name}` });
   }
 
+  /** The values of the secrets a spec uses (a store that cannot be read yields none: the start reports that). */
+  private secretValues(spec: ConnectorSpec): (string | undefined)[] {
+    const store = this.secretStore(spec);
+    return referencedSecrets(spec.config).map((name) => {
+      try {
+        return store.get(name);
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
   private start(spec: ConnectorSpec): void {
     const logs = new LogRing();
-    const log = pino({ level: process.env.FRESHET_CONNECTOR_LOG ?? 'info', base: { connector: spec.name } }, { write: (line: string) => logs.push(line) });
+    const redactor = new SecretRedactor();
+    redactor.update(this.secretValues(spec));
+    const log = pino({ level: process.env.FRESHET_CONNECTOR_LOG ?? 'info', base: { connector: spec.name } }, { write: (line: string) => logs.push(redactor.redact(line)) });
     let config: ConnectorConfig;
     try {
       config = this.parse(spec);
@@ -155,7 +173,7 @@ export class ConnectorManager {
       // The supervisor's first start parses it again and reports the error (failed).
       config = { name: spec.name, type: { type: spec.type, kind: 'source' }, topic: '', version: '', warnings: [] } as unknown as ConnectorConfig;
     }
-    const managed: Managed = { spec, config, stats: newStats(), logs };
+    const managed: Managed = { spec, redactor, config, stats: newStats(), logs };
     this.connectors.set(spec.name, managed);
     this.supervisor
       .add(spec.name, {
@@ -164,12 +182,13 @@ export class ConnectorManager {
         log,
         stats: managed.stats,
         load: () => {
+          redactor.update(this.secretValues(spec));
           const parsed = this.parse(spec);
           managed.config = parsed;
           return parsed;
         },
       })
-      .catch((err: unknown) => this.options.log.error({ connector: spec.name, err: (err as Error).message }, 'connector could not be supervised'));
+      .catch((err: unknown) => this.options.log.error({ connector: spec.name, err: redactor.redact((err as Error).message) }, 'connector could not be supervised'));
   }
 
   /** Validates the config (refusing a bad one, or a name in use), stores it, and starts the connector. */
@@ -208,13 +227,19 @@ export class ConnectorManager {
   }
 
   private info(managed: Managed): ConnectorInfo {
+    const status = this.supervisor.status(managed.spec.name) ?? { state: 'starting', restarts: 0 };
+    const { redactor } = managed;
     return {
       name: managed.spec.name,
       type: managed.spec.type,
       kind: managed.config.type.kind,
       topic: managed.config.topic,
       version: managed.config.version,
-      status: this.supervisor.status(managed.spec.name) ?? { state: 'starting', restarts: 0 },
+      status: {
+        ...status,
+        ...(status.lastError !== undefined ? { lastError: redactor.redact(status.lastError) } : {}),
+        ...(status.lastWarning !== undefined ? { lastWarning: redactor.redact(status.lastWarning) } : {}),
+      },
       stats: { ...managed.stats },
       createdAt: managed.spec.createdAt,
     };
@@ -234,9 +259,9 @@ export class ConnectorManager {
     const managed = this.get(name);
     return {
       ...this.info(managed),
-      config: managed.spec.config,
+      config: managed.redactor.redact(managed.spec.config),
       ...(managed.spec.secretsFile ? { secretsFile: managed.spec.secretsFile } : {}),
-      warnings: managed.config.warnings ?? [],
+      warnings: (managed.config.warnings ?? []).map((warning) => managed.redactor.redact(warning)),
     };
   }
 

@@ -5,7 +5,7 @@
 // still up).
 
 import type { Logger } from 'pino';
-import { DEFAULT_ADMIN_PORT, startAdminServer } from './admin-http.js';
+import { DEFAULT_ADMIN_PORT, startAdminServer, type AdminServerSecurity } from './admin-http.js';
 import { ConnectorManager } from './manager.js';
 
 export interface ConnectorServiceConfig {
@@ -36,6 +36,8 @@ export async function startConnectorService(options: {
   log: Logger;
   /** false: no admin server of its own (the node's console mounts handleConnectorRequest). Default true. */
   adminServer?: boolean;
+  /** TLS and authentication of the admin server (the node's). */
+  security?: AdminServerSecurity;
 }): Promise<ConnectorService | undefined> {
   const { config } = options;
   if (config.enabled === false) return undefined;
@@ -58,6 +60,7 @@ export async function startConnectorService(options: {
       port: config.adminPort ?? (options.scPort === 0 ? 0 : DEFAULT_ADMIN_PORT),
       dataDir: options.dataDir,
       log,
+      security: options.security,
     });
   } catch (err) {
     await manager.stop();

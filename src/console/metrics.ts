@@ -17,6 +17,8 @@
 //   freshet_dataflow_watermark_seconds{dataflow,service}
 //   freshet_connector_up{connector,type}, freshet_connector_records_total,
 //   freshet_connector_dead_letters_total, freshet_connector_restarts_total
+//   freshet_auth_denials_total{resource,operation}       requests the ACLs refused
+//   freshet_auth_failed_logins_total, freshet_auth_locked_out_logins_total
 //   + prom-client's default process metrics (freshet_process_*, freshet_nodejs_*)
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
@@ -32,6 +34,8 @@ export interface MetricsSources {
     services: { service: string; watermark: number | null; metrics: object }[];
   }[];
   connectors?: () => { name: string; type: string; running: boolean; records: number; deadLetters: number; restarts: number }[];
+  /** Authorization denials by `resource:operation`, failed logins, and attempts refused during a lockout. */
+  auth?: () => { denials: ReadonlyMap<string, number>; failedLogins: number; lockedOutLogins: number };
 }
 
 const DATAFLOW_COUNTERS: [metric: string, field: string, help: string][] = [
@@ -176,6 +180,34 @@ export function createMetrics(sources: MetricsSources): Registry {
     counter('freshet_connector_records_total', 'records a connector moved', (c) => c.records);
     counter('freshet_connector_dead_letters_total', 'records sent to the dead-letter topic', (c) => c.deadLetters);
     counter('freshet_connector_restarts_total', 'connector restarts', (c) => c.restarts);
+  }
+  if (sources.auth) {
+    const read = sources.auth;
+    new Counter({
+      name: 'freshet_auth_denials_total',
+      help: 'requests the ACLs refused',
+      labelNames: ['resource', 'operation'],
+      registers: [registry],
+      collect() {
+        const rows = [...read().denials].map(([key, value]) => {
+          const [resource = '', operation = ''] = key.split(':');
+          return { labels: { resource, operation }, value };
+        });
+        setCounter(this, rows);
+      },
+    });
+    const total = (name: string, help: string, pick: (a: ReturnType<typeof read>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(pick(read()));
+        },
+      });
+    total('freshet_auth_failed_logins_total', 'logins with a wrong token or password', (a) => a.failedLogins);
+    total('freshet_auth_locked_out_logins_total', 'login attempts refused while their address or user was locked out', (a) => a.lockedOutLogins);
   }
   return registry;
 }

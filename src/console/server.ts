@@ -28,6 +28,11 @@ import { CONNECTORS_DIR, type ConnectorManager } from '../connectors/manager.js'
 import { registerDataflowRoutes, type DataflowHost } from '../dataflow/http.js';
 import { writeJsonAtomic } from '../common/index.js';
 import { registerExploreRoutes } from './explore.js';
+import type { ListenerTls } from '../server/net/secure.js';
+import type { HttpAuthenticator } from '../server/auth/http-auth.js';
+import type { Authorizer, UserStore } from '../server/auth/index.js';
+import { registerConsoleAuth, requestPrincipal } from './auth.js';
+import { registerAdminApi } from './admin-api.js';
 
 export const DEFAULT_CONSOLE_PORT = 9080;
 export const CONSOLE_FILE = 'console.json';
@@ -59,6 +64,8 @@ export interface ConsoleOptions {
   dataflows?: DataflowHost;
   connectors?: ConnectorManager;
   metrics?: Registry;
+  /** HTTPS with the node's certificate, and the node's authentication and ACLs (./auth.ts); also serves /admin/users and /admin/acls. */
+  security?: { tls: ListenerTls | undefined; auth: HttpAuthenticator; users: UserStore; authorizer: Authorizer };
 }
 
 export interface ConsoleServer {
@@ -75,8 +82,15 @@ async function sendFile(reply: FastifyReply, file: string, type: string): Promis
 }
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const security = options.security;
+  const tls = security?.tls;
+  const https = tls ? { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}), minVersion: 'TLSv1.2' as const } : null;
+  const app = Fastify({ logger: false, forceCloseConnections: true, https }) as unknown as FastifyInstance;
   const uplot = uplotDir();
+  if (security) {
+    registerConsoleAuth(app, security.auth, tls !== undefined);
+    registerAdminApi(app, security);
+  }
 
   app.get('/', (_req, reply) => sendFile(reply, path.join(STATIC_DIR, 'index.html'), 'text/html; charset=utf-8'));
   app.get<{ Params: { file: string } }>('/assets/:file', (req, reply) => {
@@ -113,7 +127,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
       const handler = (req: FastifyRequest, reply: FastifyReply) => {
         reply.hijack();
-        void handleConnectorRequest(connectors, req.raw, reply.raw).then((handled) => {
+        const access = security ? { principal: requestPrincipal(req.raw), auth: security.auth } : undefined;
+        void handleConnectorRequest(connectors, req.raw, reply.raw, access).then((handled) => {
           if (!handled) reply.raw.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
         });
       };
@@ -132,7 +147,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     address = await listen(0);
   }
   const port = Number(new URL(address).port);
-  const url = `http://${options.host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${options.host}:${port}`;
   const files = [path.join(options.dataDir, CONSOLE_FILE)];
   if (connectors) files.push(path.join(options.dataDir, CONNECTORS_DIR, ADMIN_FILE));
   for (const file of files) await writeJsonAtomic(file, { url, pid: process.pid });

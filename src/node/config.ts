@@ -77,6 +77,9 @@ export interface NodeConfig {
   logger: Logger;
 }
 
+/** Secrets a log line may carry by mistake (a request's headers, a user's password or token): masked by pino. */
+export const LOG_REDACT_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'password', '*.password', 'token', '*.token'] as const;
+
 export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConfig {
   return {
     dataDir: defaultDataDir(),
@@ -87,7 +90,7 @@ export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConf
     storage: {},
     limits: DEFAULT_LIMITS,
     smartmodules: {},
-    logger: pino({ level: process.env.FRESHET_LOG ?? 'info' }, pino.destination(2)),
+    logger: pino({ level: process.env.FRESHET_LOG ?? 'info', redact: { paths: [...LOG_REDACT_PATHS], censor: '***' } }, pino.destination(2)),
     ...overrides,
   };
 }

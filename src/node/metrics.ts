@@ -7,6 +7,7 @@ import type { ConnectorManager } from '../connectors/manager.js';
 import type { DataflowManager } from '../dataflow/manager.js';
 import type { ReplicaManager } from '../server/spu/replica-manager.js';
 import type { TopicRegistry } from '../server/sc/topic-registry.js';
+import type { Authorizer, LoginGuard } from '../server/auth/index.js';
 import type { NodeStats } from './node.js';
 
 export interface MeteredParts {
@@ -15,12 +16,15 @@ export interface MeteredParts {
   replicas: ReplicaManager;
   connectors: ConnectorManager | undefined;
   dataflows: DataflowManager | undefined;
+  authorizer: Authorizer;
+  loginGuard: LoginGuard;
 }
 
 export function nodeMetrics(parts: MeteredParts): Registry {
-  const { topics, replicas, connectors, dataflows } = parts;
+  const { topics, replicas, connectors, dataflows, authorizer, loginGuard } = parts;
   return createMetrics({
     node: parts.stats,
+    auth: () => ({ denials: authorizer.denials, failedLogins: loginGuard.failed, lockedOutLogins: loginGuard.refused }),
     topics: () => topics.list().length,
     partitions: () =>
       topics.list().flatMap((t) =>

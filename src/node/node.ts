@@ -27,7 +27,7 @@ import type { NodeConfig } from './config.js';
 import { DEFAULT_KAFKA_PORT, DEFAULT_SC_PORT } from './defaults.js';
 import { Lifecycle } from './lifecycle.js';
 import { checkExposure, NodeConfigError, openSecurity } from './security.js';
-import type { Authorizer, UserStore } from '../server/auth/index.js';
+import type { Authorizer, LoginGuard, UserStore } from '../server/auth/index.js';
 import { nodeMetrics } from './metrics.js';
 
 /** Under <dataDir>/metadata. */
@@ -56,11 +56,13 @@ export interface RunningNode {
   /** The node's users (SCRAM credentials, tokens) and its authorization check. */
   readonly users: UserStore;
   readonly authorizer: Authorizer;
+  /** Failed logins, rate-limited per peer (its tables are bounded). */
+  readonly loginGuard: LoginGuard;
   /** Managed connectors (undefined when disabled). */
   readonly connectors: ConnectorService | undefined;
   /** Managed dataflows (undefined when disabled). */
   readonly dataflows: DataflowManager | undefined;
-  /** `http://host:port` of the console (undefined when disabled). */
+  /** `http(s)://host:port` of the console (undefined when disabled). */
   readonly consoleUrl: string | undefined;
   /** The Kafka listener (undefined when disabled). */
   readonly kafka: RunningKafkaListener | undefined;
@@ -115,7 +117,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         )
       : undefined;
     const replicas = await life.start('partitions', () => jetstream?.replicas ?? new ReplicaManager(config.dataDir, config.storage, log), (r) => r.closeAll());
-    const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard' }), (e) => e.close());
+    const engine = await life.start('smartmodule engine', () => new SmartEngine({ limits: config.smartmodules, wasiOutput: 'discard', logger: log.child({ component: 'smartmodules' }) }), (e) => e.close());
     const topics = await TopicRegistry.open(config.dataDir, replicas, jetstream?.topicOptions);
     const smartmodules = await SmartModuleRegistry.open(config.dataDir);
     const security = await openSecurity(config, log);
@@ -146,6 +148,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       requestBytes,
     );
     const spuPort = await life.start('spu listener', () => spu.listen(config.host, config.spuPort), () => spu.close());
+    // The HTTP API starts after the SC: NodeInfo reads its URL when asked.
+    const httpApi: { url?: string | undefined } = {};
+    const nodeInfo = () => ({ ...(httpApi.url ? { httpUrl: httpApi.url } : {}), httpTls: security.tls !== undefined, httpAuth: security.authorizer.enabled });
     if (jetstream) {
       const self = { id: config.spuId, host: config.host, port: spuPort };
       await life.start('partition leadership', () => jetstream.replicas.startLeading(self), () => jetstream.replicas.stopLeading());
@@ -160,6 +165,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         log,
         spu: { id: config.spuId, host: config.host, port: spuPort },
         authorizer: security.authorizer,
+        nodeInfo,
         ...(jetstream ? { cluster: jetstream.replicas } : {}),
       }),
       config.limits,
@@ -214,6 +220,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
                 scPort: config.scPort,
                 log,
                 adminServer: !consoleEnabled,
+                security: { tls: security.tls, auth: security.http },
               }),
             (service) => service?.stop(),
           );
@@ -253,12 +260,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
             }),
             ...(dataflows ? { dataflows } : {}),
             ...(connectors ? { connectors: connectors.manager } : {}),
-            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows }),
+            metrics: nodeMetrics({ stats, topics, replicas, connectors: connectors?.manager, dataflows, authorizer: security.authorizer, loginGuard: security.guard }),
+            security: { tls: security.tls, auth: security.http, users: security.users, authorizer: security.authorizer },
           }),
         (server) => server.close(),
       );
     }
-    return { replicas, topics, smartmodules, users: security.users, authorizer: security.authorizer, spuPort, scPort, endpoint, stats, connectors, dataflows, kafka, consoleUrl: consoleServer?.url };
+    httpApi.url = consoleServer?.url ?? connectors?.adminUrl;
+    return { replicas, topics, smartmodules, users: security.users, authorizer: security.authorizer, loginGuard: security.guard, spuPort, scPort, endpoint, stats, connectors, dataflows, kafka, consoleUrl: consoleServer?.url };
   });
   log.info(
     { sc: node.endpoint, spu: `${config.host}:${node.spuPort}`, kafka: node.kafka ? `${config.host}:${node.kafka.port}` : undefined, dataDir: config.dataDir, console: node.consoleUrl, connectorAdmin: node.connectors?.adminUrl },

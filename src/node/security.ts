@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
-import { ANONYMOUS, Authorizer, parseAclRules, UserStore, type AclRule, type Principal } from '../server/auth/index.js';
+import { ANONYMOUS, Authorizer, LoginGuard, parseAclRules, UserStore, type AclRule, type Principal } from '../server/auth/index.js';
+import { HttpAuthenticator } from '../server/auth/http-auth.js';
 import type { ListenerSecurity } from '../server/net/tcp-listener.js';
 import type { ListenerTls } from '../server/net/secure.js';
 import type { NodeConfig } from './config.js';
@@ -18,6 +19,10 @@ export interface NodeSecurity {
   users: UserStore;
   authorizer: Authorizer;
   listener: ListenerSecurity;
+  /** Failed logins of every kind (HTTP tokens, SASL), rate-limited per peer with bounded tables. */
+  guard: LoginGuard;
+  /** Who calls the HTTP APIs (console, connector admin). */
+  http: HttpAuthenticator;
 }
 
 function isLoopback(host: string): boolean {
@@ -82,5 +87,6 @@ export async function openSecurity(config: NodeConfig, log: Logger): Promise<Nod
   );
   const identify = (identity: { certificateSubject: string | undefined }): Principal =>
     identity.certificateSubject === undefined ? ANONYMOUS : users.principal(identity.certificateSubject, 'x509');
-  return { tls, users, authorizer, listener: { tls, identify } };
+  const guard = new LoginGuard();
+  return { tls, users, authorizer, listener: { tls, identify }, guard, http: new HttpAuthenticator({ users, authorizer, guard }) };
 }

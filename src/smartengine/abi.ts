@@ -31,6 +31,7 @@
 
 import type { Duration } from '../protocol/codec.js';
 import { compareUtf8 } from '../protocol/codec.js';
+import { varintSize, writeVarint } from '../protocol/record-batch.js';
 
 /** Fluvio's DEFAULT_SMARTENGINE_VERSION (SMARTMODULE_TIMESTAMPS_VERSION). */
 export const DEFAULT_SMARTENGINE_VERSION = 22;
@@ -82,6 +83,7 @@ export const LookbackStatus: Readonly<Record<number, string>> = {
   [-99]: 'PropagatedError',
 };
 export const INIT_ERROR_RC = -2;
+export const DECODING_BASE_INPUT_RC = -11;
 export const LOOKBACK_PROPAGATED_ERROR_RC = -99;
 
 const STATUS_TEXT: Readonly<Record<string, string>> = {
@@ -149,39 +151,6 @@ export class AbiDecodeError extends Error {
   override name = 'AbiDecodeError';
 }
 
-// --- varints ----------------------------------------------------------------
-
-/** Bytes of the zig-zag LEB128 encoding of `n` (a safe integer). */
-export function varintSize(n: number): number {
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  let size = 1;
-  while (z >= 128) {
-    z = Math.floor(z / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Writes zig-zag LEB128 into `buf` at `pos`; returns the new position. */
-export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  if (n >= -0x4000_0000 && n < 0x4000_0000) {
-    let z = ((n << 1) ^ (n >> 31)) >>> 0;
-    while (z >= 0x80) {
-      buf[pos++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    buf[pos++] = z;
-    return pos;
-  }
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  while (z >= 128) {
-    buf[pos++] = (z % 128) | 0x80;
-    z = Math.floor(z / 128);
-  }
-  buf[pos++] = z;
-  return pos;
-}
-
 // --- records ----------------------------------------------------------------
 
 function recordBodySize(r: SmartRecord): number {
@@ -202,7 +171,7 @@ export function recordsEncodedSize(records: readonly SmartRecord[]): number {
 }
 
 /** Writes `Vec<Record>` at `pos`; returns the new position. The caller sized `buf` with recordsEncodedSize. */
-export function writeRecords(buf: Uint8Array, pos: number, records: readonly SmartRecord[]): number {
+export function writeRecords(buf: Buffer, pos: number, records: readonly SmartRecord[]): number {
   pos = writeI32(buf, pos, records.length);
   for (const r of records) {
     pos = writeVarint(buf, pos, recordBodySize(r));
@@ -235,7 +204,7 @@ export function encodeRecords(records: readonly SmartRecord[]): Buffer {
 /** Decodes `Vec<Record>` as Fluvio does; keys and values are views of `buf`. */
 export function decodeRecords(buf: Buffer): SmartRecord[] {
   const c = new Cursor(buf, 0, buf.length);
-  return c.records().records;
+  return c.records();
 }
 
 // --- inputs -----------------------------------------------------------------
@@ -352,7 +321,7 @@ function transformOutput(buf: Buffer, scan: RecordsScan, error: TransformRuntime
   let records: SmartRecord[] | null = null;
   return {
     get successes(): SmartRecord[] {
-      records ??= new Cursor(buf, 0, scan.end).records().records;
+      records ??= new Cursor(buf, 0, scan.end).records();
       return records;
     },
     count: scan.count,
@@ -461,6 +430,11 @@ class Cursor {
   }
 
   varint(what: string): number {
+    const first = this.buf[this.pos];
+    if (first < 0x80 && this.pos < this.end) {
+      this.pos++;
+      return first & 1 ? -((first + 1) / 2) : first / 2;
+    }
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
@@ -531,35 +505,27 @@ class Cursor {
     return { count, end: this.pos, canonical };
   }
 
-  records(): { records: SmartRecord[]; canonical: boolean } {
+  /** Decodes a `Vec<Record>`; keys and values are views of the buffer. Labels are constants: this runs per record. */
+  records(): SmartRecord[] {
     const count = this.i32('record count');
     const records: SmartRecord[] = [];
-    let canonical = count >= 0;
-    if (count < 1) return { records, canonical };
+    if (count < 1) return records;
     // The smallest record is 7 bytes: refuse counts the bytes cannot hold before looping.
     if (count > (this.end - this.pos) / 7) {
       throw new AbiDecodeError(`record count ${count} cannot fit in ${this.end - this.pos} byte(s)`);
     }
     for (let i = 0; i < count; i++) {
-      const start = this.pos;
-      const len = this.varint(`record ${i} length`);
-      const lenBytes = this.pos - start;
+      const len = this.varint('record length');
       if (this.end - this.pos < len) throw new AbiDecodeError(`not enough bytes for record ${i}`);
-      const bodyStart = this.pos;
-      const attributes = (this.u8(`record ${i} attributes`) << 24) >> 24;
-      const timestampDelta = this.varint(`record ${i} timestamp_delta`);
-      const offsetDelta = this.varint(`record ${i} offset_delta`);
-      const key = this.bool(`record ${i} key tag`) ? this.recordData(`record ${i} key`) : null;
-      const value = this.recordData(`record ${i} value`);
-      const headers = this.varint(`record ${i} headers`);
-      const record: SmartRecord = { attributes, timestampDelta, offsetDelta, key, value, headers };
-      if (canonical) {
-        const body = this.pos - bodyStart;
-        canonical = body === len && body === recordBodySize(record) && lenBytes === varintSize(len);
-      }
-      records.push(record);
+      const attributes = (this.u8('record attributes') << 24) >> 24;
+      const timestampDelta = this.varint('record timestamp_delta');
+      const offsetDelta = this.varint('record offset_delta');
+      const key = this.bool('record key tag') ? this.recordData('record key') : null;
+      const value = this.recordData('record value');
+      const headers = this.varint('record headers');
+      records.push({ attributes, timestampDelta, offsetDelta, key, value, headers });
     }
-    return { records, canonical };
+    return records;
   }
 
   runtimeError(): TransformRuntimeError {

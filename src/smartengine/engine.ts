@@ -7,7 +7,7 @@
 
 import { totalmem } from 'node:os';
 import { ErrorCode } from '../protocol/error-code.js';
-import { DEFAULT_SMARTENGINE_VERSION, type Lookback } from './abi.js';
+import { DEFAULT_SMARTENGINE_VERSION, SMARTMODULE_TIMESTAMPS_VERSION, type Lookback } from './abi.js';
 import { SmartChain } from './chain.js';
 import { moduleLabel, SmartModuleError } from './errors.js';
 import { SmartModuleInstance, type InstanceLimits, type MemoryBudget, type TraceHook } from './instance.js';
@@ -84,7 +84,26 @@ export interface SmartEngineOptions {
   wasiOutput?: WasiOutput;
   /** Called after every wasm call with its exact input and output bytes (debugging, tests; costs a copy). */
   trace?: TraceHook;
+  /**
+   * Run 2022-era modules at input version 22 (default true): such a module
+   * fails to decode a version >= 23 input that carries a timestamp (-11,
+   * also in Fluvio); the engine then retries the batch at 22 and, when that
+   * decodes, keeps giving the module 22 (remembered by sha256, logged once).
+   * false: exactly Fluvio's behaviour (the -11 ends the batch).
+   */
+  eraFallback?: boolean;
+  /** Where the engine says what it decided about a module (default: one line on stderr). */
+  logger?: EngineLogger;
 }
+
+/** The part of a pino logger the engine uses. */
+export interface EngineLogger {
+  info(details: object, message: string): void;
+}
+
+const STDERR_LOGGER: EngineLogger = {
+  info: (details, message) => process.stderr.write(`freshet smartengine: ${message} ${JSON.stringify(details)}\n`),
+};
 
 export interface BuildChainOptions {
   /** Overrides of the engine's limits for this chain's instances. */
@@ -111,6 +130,10 @@ export class SmartEngine {
   private memoryInUse = 0;
   private counters = { compiles: 0, cacheHits: 0, instancesCreated: 0, liveInstances: 0 };
   private readonly budget: MemoryBudget;
+  private readonly logger: EngineLogger;
+  /** sha256 of the modules found to be of the 2022 era: they get input version 22 whatever is asked. */
+  private readonly legacyInput = new Set<string>();
+  private readonly eraFallback: boolean;
 
   constructor(opts: SmartEngineOptions = {}) {
     const limits = { ...defaultLimits(), ...stripUndefined(opts.limits ?? {}) };
@@ -121,6 +144,8 @@ export class SmartEngine {
     this.cacheSize = opts.cacheSize ?? 64;
     this.wasiOutput = opts.wasiOutput ?? 'inherit';
     this.trace = opts.trace;
+    this.logger = opts.logger ?? STDERR_LOGGER;
+    this.eraFallback = opts.eraFallback ?? true;
     this.budget = {
       maxBytes: limits.maxTotalMemoryBytes,
       available: () => limits.maxTotalMemoryBytes - this.memoryInUse,
@@ -188,10 +213,13 @@ export class SmartEngine {
             cause: err.cause,
           });
         }
+        const requested = cfg.version ?? DEFAULT_SMARTENGINE_VERSION;
+        const legacy = this.legacyInput.has(compiled.sha256) && requested > SMARTMODULE_TIMESTAMPS_VERSION;
         const instance = await SmartModuleInstance.create(compiled, {
           name: cfg.name,
           index,
-          version: cfg.version ?? DEFAULT_SMARTENGINE_VERSION,
+          version: legacy ? SMARTMODULE_TIMESTAMPS_VERSION : requested,
+          ...(this.eraFallback ? { onLegacyInput: (from: number) => this.rememberLegacyInput(compiled.sha256, cfg.name, from) } : {}),
           limits,
           budget: this.budget,
           wasiOutput: this.wasiOutput,
@@ -222,6 +250,20 @@ export class SmartEngine {
     );
     this.chains.add(chain);
     return chain;
+  }
+
+  /** Whether a module (by sha256) was found to be of the 2022 era: it then gets input version 22. */
+  isLegacyInput(sha256: string): boolean {
+    return this.legacyInput.has(sha256);
+  }
+
+  private rememberLegacyInput(sha256: string, name: string, requested: number): void {
+    if (this.legacyInput.has(sha256)) return;
+    this.legacyInput.add(sha256);
+    this.logger.info(
+      { module: name, sha256, requestedVersion: requested, version: SMARTMODULE_TIMESTAMPS_VERSION },
+      `SmartModule ${name} is of the 2022 era (it cannot decode input version ${requested} with timestamps, and decodes version ${SMARTMODULE_TIMESTAMPS_VERSION}): it runs at version ${SMARTMODULE_TIMESTAMPS_VERSION} from now on`,
+    );
   }
 
   stats(): SmartEngineStats {

@@ -13,6 +13,7 @@
 // interrupted mid-call may have left its allocator or statics inconsistent.
 
 import {
+  DECODING_BASE_INPUT_RC,
   decodeAggregateOutput,
   decodeInitOutput,
   decodeLookbackOutput,
@@ -24,6 +25,7 @@ import {
   LOOKBACK_PROPAGATED_ERROR_RC,
   LookbackStatus,
   recordsEncodedSize,
+  SMARTMODULE_TIMESTAMPS_VERSION,
   statusName,
   statusText,
   TransformStatus,
@@ -77,6 +79,12 @@ export type TraceHook = (call: TraceCall) => void;
 
 export interface InstanceOptions {
   trace?: TraceHook;
+  /**
+   * Enables the 2022-era fallback: called once when the module failed to
+   * decode its input at `requested` (>= 23) and decoded it at 22, the version
+   * it gets from then on (see transform).
+   */
+  onLegacyInput?: (requested: number) => void;
   name: string;
   index: number;
   version: number;
@@ -101,7 +109,6 @@ type AbiFn = (ptr: number, len: number, version: number) => number;
 export class SmartModuleInstance {
   readonly name: string;
   readonly index: number;
-  readonly version: number;
   readonly compiled: CompiledSmartModule;
   readonly stats: InvocationStats = { calls: 0, fuelUsed: 0, lastFuelUsed: 0 };
   /** The aggregate accumulator (kept across calls, like Fluvio's per-instance state). */
@@ -122,12 +129,17 @@ export class SmartModuleInstance {
   private readonly limits: InstanceLimits;
   private readonly budget: MemoryBudget;
   private readonly trace: TraceHook | null;
+  private inputVersion: number;
+  /** Whether a transform has decoded its input at inputVersion (then a -11 is the input's fault, not the era's). */
+  private decodedOnce = false;
+  private readonly onLegacyInput: ((requested: number) => void) | null;
 
   private constructor(compiled: CompiledSmartModule, instance: WebAssembly.Instance, opts: InstanceOptions) {
     this.compiled = compiled;
     this.name = opts.name;
     this.index = opts.index;
-    this.version = opts.version;
+    this.inputVersion = opts.version;
+    this.onLegacyInput = opts.onLegacyInput ?? null;
     this.limits = opts.limits;
     this.budget = opts.budget;
     this.trace = opts.trace ?? null;
@@ -180,6 +192,11 @@ export class SmartModuleInstance {
     }
     self.accountMemory();
     return self;
+  }
+
+  /** The ABI version the module gets (the requested one, or 22 for a 2022-era module). */
+  get version(): number {
+    return this.inputVersion;
   }
 
   get memoryBytes(): number {
@@ -251,16 +268,28 @@ export class SmartModuleInstance {
    * status, a trap, a limit or an undecodable output.
    */
   transform(records: RecordsInput, baseOffset: number, baseTimestamp: number): TransformOutput | AggregateOutput {
-    const header = { baseOffset, baseTimestamp, version: this.version };
     const isAggregate = this.compiled.transform === 'aggregate';
-    const rc = this.invokeWithRecords(
-      this.compiled.transform,
-      this.transformFn,
-      records,
-      header,
-      baseOffset,
-      isAggregate ? this.accumulator : undefined,
-    );
+    const call = () =>
+      this.invokeWithRecords(
+        this.compiled.transform,
+        this.transformFn,
+        records,
+        { baseOffset, baseTimestamp, version: this.version },
+        baseOffset,
+        isAggregate ? this.accumulator : undefined,
+      );
+    let rc = call();
+    if (rc === DECODING_BASE_INPUT_RC && this.onLegacyInput !== null && !this.decodedOnce && this.version > SMARTMODULE_TIMESTAMPS_VERSION) {
+      // A 2022-era module reads a v22 layout without timestamps whatever the
+      // version: at >= 23 it takes base_timestamp for its params and fails
+      // (smartmodule-abi.md §4). The same batch at 22 tells.
+      const requested = this.version;
+      this.inputVersion = SMARTMODULE_TIMESTAMPS_VERSION;
+      rc = call();
+      if (rc >= 0) this.onLegacyInput?.(requested);
+      else this.inputVersion = requested;
+    }
+    if (rc >= 0) this.decodedOnce = true;
     if (rc < 0) {
       const status = statusName(TransformStatus, rc);
       throw new SmartModuleError({
@@ -351,7 +380,7 @@ export class SmartModuleInstance {
     fnName: string,
     fn: AbiFn,
     size: number,
-    write: (mem: Uint8Array, ptr: number) => void,
+    write: (mem: Buffer, ptr: number) => void,
     offset: number | null,
   ): number {
     if (this.failure !== null) throw this.failure;
@@ -365,7 +394,7 @@ export class SmartModuleInstance {
     let traced: Buffer | null = null;
     try {
       const ptr = this.alloc(size) >>> 0;
-      const mem = new Uint8Array(this.memory.buffer);
+      const mem = Buffer.from(this.memory.buffer);
       if (ptr + size > mem.length) {
         throw new WebAssembly.RuntimeError(`alloc(${size}) returned ${ptr}, outside memory of ${mem.length} bytes`);
       }

@@ -1,6 +1,7 @@
 // Real certificates for the TLS tests, made with Debian's openssl in a
 // temporary directory: a CA and a second, unrelated CA; a server certificate
-// for 127.0.0.1 and localhost; client certificates (subject CN = the user)
+// for 127.0.0.1 and localhost (and custom-spu-5001.localhost: Fluvio's client
+// checks an SPU's certificate against "<spu name>.<domain>"); client certificates (subject CN = the user)
 // signed by the CA, one signed by the other CA, and one that has expired.
 
 import { execFile } from 'node:child_process';
@@ -81,7 +82,7 @@ export async function makeCertificates(dir: string): Promise<TestCertificates> {
   await mkdir(dir, { recursive: true });
   const ca = await selfSignedCa(dir, 'ca');
   const otherCa = await selfSignedCa(dir, 'other-ca');
-  const server = await signed(dir, 'server', 'ca', '/CN=freshet-node', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  const server = await signed(dir, 'server', 'ca', '/CN=freshet-node', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,DNS:custom-spu-5001.localhost\n');
   const rogue = await signed(dir, 'rogue', 'other-ca', '/CN=alice', CLIENT_EXT);
   const expired = await expiredClient(dir);
   const clients = new Map<string, Promise<CertPair>>();

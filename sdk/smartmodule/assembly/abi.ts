@@ -66,15 +66,28 @@ function takeFailure(): string | null {
 
 let lastOut: usize = 0;
 
+/**
+ * The host's input buffer: a pinned ArrayBuffer of the managed heap, so that
+ * the records decoded from it are views into it (no copy); unpinned when the
+ * call is done with it, collected once nothing refers to it.
+ */
 export function smAlloc(len: i32): i32 {
-  return <i32>heap.alloc(len > 0 ? <usize>len : 1);
+  const buffer = __new(len > 0 ? <usize>len : 1, idof<ArrayBuffer>());
+  __pin(buffer);
+  return <i32>buffer;
 }
 
 export function smDealloc(ptr: i32, len: i32): void {
-  if (ptr != 0) heap.free(<usize>ptr);
+  releaseInput(ptr);
+}
+
+function releaseInput(ptr: i32): void {
+  if (ptr != 0) __unpin(<usize>ptr);
 }
 
 function begin(): void {
+  // the minimal runtime collects only when asked, with the stack unwound: here
+  if (ASC_RUNTIME == 1) __collect();
   if (lastOut != 0) {
     heap.free(lastOut);
     lastOut = 0;
@@ -83,7 +96,7 @@ function begin(): void {
 }
 
 function finish(ptr: i32, w: Writer): void {
-  heap.free(<usize>ptr);
+  releaseInput(ptr);
   lastOut = w.ptr;
   copy_records(<i32>w.ptr, <i32>w.len);
 }
@@ -141,26 +154,35 @@ function decodeInput(ptr: i32, len: i32, version: i32, aggregate: bool): Input {
     input.status = DECODING_BASE_INPUT;
     return input;
   }
+  // keys and values are views into the input buffer (smAlloc)
+  const raw = changetype<ArrayBuffer>(<usize>ptr);
   const rr = new Reader(rawStart, <usize>rawLen);
   const count = <i32>rr.u32();
+  // at least 7 bytes a record: a count the bytes cannot hold reserves no more than they can
+  const records = new Array<Record>(count > 0 ? min(count, rawLen / 7) : 0);
+  records.length = 0; // the capacity stays
+  input.records = records;
   for (let i = 0; i < count && rr.ok; i++) {
-    const rec = decodeRecord(rr, input.baseOffset, input.baseTimestamp);
+    const rec = decodeRecord(rr, raw, input.baseOffset, input.baseTimestamp);
     if (rec != null) input.records.push(rec);
   }
   if (!rr.ok) input.status = aggregate ? DECODING_RECORDS : DECODING_BASE_INPUT;
   return input;
 }
 
-function readRecordData(r: Reader): Uint8Array {
+/** A RecordData of the records section `raw` that `r` reads: a view into it. */
+function readRecordData(r: Reader, raw: ArrayBuffer): Uint8Array {
   const n = r.varint();
   if (n < 0 || !r.has(<usize>n)) {
     r.ok = false;
     return new Uint8Array(0);
   }
-  return r.bytes(<usize>n);
+  const view = Uint8Array.wrap(raw, <i32>(r.pos - changetype<usize>(raw)), <i32>n);
+  r.pos += <usize>n;
+  return view;
 }
 
-function decodeRecord(r: Reader, baseOffset: i64, baseTimestamp: i64): Record | null {
+function decodeRecord(r: Reader, raw: ArrayBuffer, baseOffset: i64, baseTimestamp: i64): Record | null {
   const len = r.varint();
   if (len < 0 || !r.has(<usize>len)) {
     r.ok = false;
@@ -170,8 +192,8 @@ function decodeRecord(r: Reader, baseOffset: i64, baseTimestamp: i64): Record | 
   const tsDelta = r.varint();
   const offDelta = r.varint();
   let key: Uint8Array | null = null;
-  if (r.bool()) key = readRecordData(r);
-  const value = readRecordData(r);
+  if (r.bool()) key = readRecordData(r, raw);
+  const value = readRecordData(r, raw);
   const headers = r.varint();
   if (!r.ok) return null;
   return new Record(key, value, baseOffset + offDelta, baseTimestamp + tsDelta, offDelta, tsDelta, attributes, headers);
@@ -239,7 +261,7 @@ export function runFilter(ptr: i32, len: i32, version: i32, fn: (record: Record)
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   const w = new Writer(<usize>len + 16);
@@ -288,7 +310,7 @@ function mapLike(
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   const w = new Writer(<usize>len + 16);
@@ -325,7 +347,7 @@ export function runArrayMap(ptr: i32, len: i32, version: i32, fn: (record: Recor
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   const w = new Writer(<usize>len + 16);
@@ -366,7 +388,7 @@ export function runAggregate<A>(ptr: i32, len: i32, version: i32, fn: (accumulat
   begin();
   const input = decodeInput(ptr, len, version, true);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return input.status;
   }
   let acc: A;
@@ -419,13 +441,13 @@ export function runInit(ptr: i32, len: i32, version: i32, fn: (params: Params) =
   const params = new Params();
   readParams(r, version, params);
   if (!r.ok) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return INIT_DECODING_INPUT;
   }
   fn(params);
   const f = takeFailure();
   if (f == null) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return 0;
   }
   const w = new Writer(f.length * 3 + 8);
@@ -439,7 +461,7 @@ export function runLookBack(ptr: i32, len: i32, version: i32, fn: (record: Recor
   begin();
   const input = decodeInput(ptr, len, version, false);
   if (input.status != 0) {
-    heap.free(<usize>ptr);
+    releaseInput(ptr);
     return LOOKBACK_DECODING_BASE_INPUT;
   }
   for (let i = 0; i < input.records.length; i++) {
@@ -463,6 +485,6 @@ export function runLookBack(ptr: i32, len: i32, version: i32, fn: (record: Recor
       return LOOKBACK_PROPAGATED_ERROR;
     }
   }
-  heap.free(<usize>ptr);
+  releaseInput(ptr);
   return 0;
 }

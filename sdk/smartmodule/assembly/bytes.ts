@@ -18,6 +18,8 @@ export class Reader {
     return this.pos <= this.end ? this.end - this.pos : 0;
   }
 
+  // @ts-ignore: decorator
+  @inline
   has(n: usize): bool {
     if (this.ok && n <= this.end - this.pos) return true;
     this.ok = false;
@@ -59,7 +61,17 @@ export class Reader {
   }
 
   /** Zig-zag LEB128 varint (record lengths, deltas). */
+  // @ts-ignore: decorator
+  @inline
   varint(): i64 {
+    // one byte: most lengths and deltas of small records
+    if (this.ok && this.pos < this.end) {
+      const b = <i64>load<u8>(this.pos);
+      if (b < 0x80) {
+        this.pos += 1;
+        return (b >> 1) ^ -(b & 1);
+      }
+    }
     let raw: u64 = 0;
     let shift: u64 = 0;
     while (true) {
@@ -221,6 +233,12 @@ export function utf8Error(bytes: Uint8Array): string | null {
 function utf8ErrorAt(ptr: usize, n: usize): string | null {
   let i: usize = 0;
   while (i < n) {
+    // ASCII runs, 64 bytes at a time (no byte with its high bit set), then 32, 16, 8
+    while (i + 64 <= n && i8x16.bitmask(v128.or(v128.or(v128.load(ptr + i), v128.load(ptr + i + 16)), v128.or(v128.load(ptr + i + 32), v128.load(ptr + i + 48)))) == 0) i += 64;
+    if (i + 32 <= n && i8x16.bitmask(v128.or(v128.load(ptr + i), v128.load(ptr + i + 16))) == 0) i += 32;
+    if (i + 16 <= n && i8x16.bitmask(v128.load(ptr + i)) == 0) i += 16;
+    if (i + 8 <= n && (load<u64>(ptr + i) & 0x8080808080808080) == 0) i += 8;
+    if (i >= n) break;
     const b0 = <u32>load<u8>(ptr + i);
     if (b0 < 0x80) {
       i++;

@@ -13,6 +13,7 @@
 // forms too), anchors ^ $ \A \z and word boundaries \b \B. Not supported,
 // as in Rust: look-around and back-references.
 
+import { LiteralFinder } from "./search";
 import { unicodeTable } from "./unicode-tables";
 
 const MAX_PROGRAM: i32 = 200000;
@@ -1024,16 +1025,28 @@ class Program {
 export class Regex {
   private prog: Program;
   private anchoredStart: bool;
-  // thread lists (sparse sets)
+  /** The whole pattern is this literal: a byte search answers. */
+  private literal: LiteralFinder | null;
+  /** A literal every match contains: text without it cannot match. */
+  private required: LiteralFinder | null;
+  /** The lazy DFA, when the program's assertions are only \A and \z. */
+  private dfa: Dfa | null;
+  // thread lists of the Pike VM (sparse sets)
   private dense0: i32[];
   private dense1: i32[];
   private sparse0: i32[];
   private sparse1: i32[];
   private stack: i32[] = [];
+  private cps: i32[] = [];
 
-  constructor(prog: Program, anchoredStart: bool) {
+  constructor(prog: Program, ast: Node, anchoredStart: bool) {
     this.prog = prog;
     this.anchoredStart = anchoredStart;
+    const whole = literalBytes(ast);
+    this.literal = whole != null ? new LiteralFinder(whole) : null;
+    const part = whole == null ? requiredLiteral(ast) : null;
+    this.required = part != null ? new LiteralFinder(part) : null;
+    this.dfa = whole == null && Dfa.supports(prog) ? new Dfa(prog, !anchoredStart) : null;
     const n = prog.op.length;
     this.dense0 = new Array<i32>(n);
     this.dense1 = new Array<i32>(n);
@@ -1048,11 +1061,36 @@ export class Regex {
 
   /** Whether the pattern matches anywhere in `text`. */
   isMatch(text: string): bool {
-    const cps = new Array<i32>();
-    for (let i = 0; i < text.length; ) {
-      const c = text.codePointAt(i);
-      cps.push(c);
-      i += c > 0xffff ? 2 : 1;
+    const bytes = String.UTF8.encode(text, false);
+    return this.isMatchAt(changetype<usize>(bytes), <usize>bytes.byteLength);
+  }
+
+  /** Whether the pattern matches anywhere in these UTF-8 bytes (invalid sequences read as U+FFFD). */
+  isMatchBytes(bytes: Uint8Array): bool {
+    return this.isMatchAt(bytes.dataStart, <usize>bytes.length);
+  }
+
+  private isMatchAt(ptr: usize, len: usize): bool {
+    const literal = this.literal;
+    if (literal != null) return literal.find(ptr, len) >= 0;
+    const required = this.required;
+    if (required != null && required.find(ptr, len) < 0) return false;
+    const dfa = this.dfa;
+    if (dfa != null) {
+      const r = dfa.run(ptr, len);
+      if (r >= 0) return r == 1;
+      // too many states for this text: the Pike VM answers
+    }
+    return this.pike(ptr, len);
+  }
+
+  private pike(ptr: usize, len: usize): bool {
+    const cps = this.cps;
+    cps.length = 0;
+    for (let i: usize = 0; i < len; ) {
+      const d = decodeUtf8(ptr + i, len - i);
+      cps.push(<i32>(d & 0x1fffff));
+      i += <usize>(d >>> 21);
     }
     const n = cps.length;
     let cur = 0;
@@ -1102,16 +1140,10 @@ export class Regex {
       sparse[pc] = len;
       dense[len] = pc;
       len++;
+      if (pushJumpTargets(prog, pc, stack)) continue;
       switch (prog.op[pc]) {
         case OP_MATCH:
           return -1;
-        case OP_JMP:
-          stack.push(prog.a[pc]);
-          break;
-        case OP_SPLIT:
-          stack.push(prog.b[pc]);
-          stack.push(prog.a[pc]);
-          break;
         case OP_ASSERT:
           if (assertion(prog.a[pc], pos, cps)) stack.push(pc + 1);
           break;
@@ -1120,6 +1152,295 @@ export class Regex {
       }
     }
     return len;
+  }
+}
+
+/** Pushes where a JMP or SPLIT goes (a SPLIT's first branch on top); false for other instructions. */
+// @ts-ignore: decorator
+@inline
+function pushJumpTargets(prog: Program, pc: i32, stack: i32[]): bool {
+  const op = prog.op[pc];
+  if (op == OP_JMP) {
+    stack.push(prog.a[pc]);
+    return true;
+  }
+  if (op != OP_SPLIT) return false;
+  stack.push(prog.b[pc]);
+  stack.push(prog.a[pc]);
+  return true;
+}
+
+/**
+ * One UTF-8 code point at `ptr` (at most `left` bytes): the code point in the
+ * low 21 bits, its length in bytes above them. An invalid or cut sequence
+ * reads as U+FFFD of length 1, as String.UTF8.decode replaces it.
+ */
+// @ts-ignore: decorator
+@inline
+function decodeUtf8(ptr: usize, left: usize): u32 {
+  const b0 = <u32>load<u8>(ptr);
+  if (b0 < 0x80) return b0 | (1 << 21);
+  const bad: u32 = 0xfffd | (1 << 21);
+  if (b0 < 0xc2) return bad;
+  if (b0 < 0xe0) {
+    if (left < 2) return bad;
+    const b1 = <u32>load<u8>(ptr + 1);
+    if ((b1 & 0xc0) != 0x80) return bad;
+    return (((b0 & 0x1f) << 6) | (b1 & 0x3f)) | (2 << 21);
+  }
+  if (b0 < 0xf0) {
+    if (left < 3) return bad;
+    const b1 = <u32>load<u8>(ptr + 1);
+    const b2 = <u32>load<u8>(ptr + 2);
+    if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80) return bad;
+    const c = ((b0 & 0x0f) << 12) | ((b1 & 0x3f) << 6) | (b2 & 0x3f);
+    if (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)) return bad;
+    return c | (3 << 21);
+  }
+  if (b0 < 0xf5) {
+    if (left < 4) return bad;
+    const b1 = <u32>load<u8>(ptr + 1);
+    const b2 = <u32>load<u8>(ptr + 2);
+    const b3 = <u32>load<u8>(ptr + 3);
+    if ((b1 & 0xc0) != 0x80 || (b2 & 0xc0) != 0x80 || (b3 & 0xc0) != 0x80) return bad;
+    const c = ((b0 & 0x07) << 18) | ((b1 & 0x3f) << 12) | ((b2 & 0x3f) << 6) | (b3 & 0x3f);
+    if (c < 0x10000 || c > 0x10ffff) return bad;
+    return c | (4 << 21);
+  }
+  return bad;
+}
+
+// ---- literals ------------------------------------------------------------------------
+
+const MAX_LITERAL: i32 = 4096;
+
+/** The one code point a class holds, or -1. */
+function singleCodePoint(n: Node): i32 {
+  if (n.kind != N_CLASS) return -1;
+  const r = n.set!.r;
+  return r.length == 2 && r[0] == r[1] ? <i32>r[0] : -1;
+}
+
+/** The text a node matches when it matches exactly one string, as code points; null otherwise. */
+function literalCodePoints(n: Node, out: i32[]): bool {
+  if (out.length > MAX_LITERAL) return false;
+  switch (n.kind) {
+    case N_EMPTY:
+      return true;
+    case N_CLASS: {
+      const c = singleCodePoint(n);
+      if (c < 0) return false;
+      out.push(c);
+      return true;
+    }
+    case N_CONCAT:
+      for (let i = 0; i < n.children.length; i++) if (!literalCodePoints(n.children[i], out)) return false;
+      return true;
+    case N_REPEAT:
+      if (n.max != n.min) return false;
+      for (let i = 0; i < n.min; i++) if (!literalCodePoints(n.children[0], out)) return false;
+      return true;
+  }
+  return false;
+}
+
+function utf8Of(cps: i32[]): Uint8Array {
+  let s = "";
+  for (let i = 0; i < cps.length; i++) s += String.fromCodePoint(cps[i]);
+  return Uint8Array.wrap(String.UTF8.encode(s, false));
+}
+
+/** The UTF-8 bytes of the one string the pattern matches, or null. */
+function literalBytes(n: Node): Uint8Array | null {
+  const cps = new Array<i32>();
+  if (!literalCodePoints(n, cps) || cps.length == 0) return null;
+  return utf8Of(cps);
+}
+
+/** The longest run of literal items of a top-level concatenation (two bytes at least): every match contains it. */
+function requiredLiteral(n: Node): Uint8Array | null {
+  if (n.kind != N_CONCAT) return null;
+  let best = new Array<i32>();
+  let run = new Array<i32>();
+  for (let i = 0; i <= n.children.length; i++) {
+    const mark = run.length;
+    if (i < n.children.length && literalCodePoints(n.children[i], run)) continue;
+    run.length = mark;
+    if (run.length > best.length) best = run;
+    run = new Array<i32>();
+  }
+  if (best.length == 0) return null;
+  const bytes = utf8Of(best);
+  return bytes.length >= 2 ? bytes : null;
+}
+
+// ---- lazy DFA --------------------------------------------------------------------------
+
+const MAX_DFA_STATES: i32 = 1024;
+const UNKNOWN: i32 = -1;
+/** A state whose set is empty: nothing can match any more (anchored programs only). */
+const DEAD_FLAG: u8 = 2;
+const MATCH_FLAG: u8 = 1;
+
+/**
+ * A DFA built as the text needs it, each state the set of Pike VM threads
+ * it stands for; ASCII transitions are cached in a table, others computed
+ * each time. Assertions: \A (true in the start state only) and \z (checked
+ * once the text ends); programs with other assertions use the Pike VM.
+ */
+class Dfa {
+  private prog: Program;
+  private unanchored: bool;
+  private sets: Array<i32[]> = [];
+  private flags: u8[] = [];
+  /** 1 when the state reaches MATCH through \z at the end of the text, 0 when not, -1 unknown. */
+  private atEnd: i8[] = [];
+  private ids: Map<string, i32> = new Map<string, i32>();
+  private ascii: i32[] = [];
+  private start: i32 = 0;
+  private mark: i32[];
+  private generation: i32 = 0;
+  private stack: i32[] = [];
+  private seeds: i32[] = [];
+
+  static supports(prog: Program): bool {
+    for (let pc = 0; pc < prog.op.length; pc++) {
+      if (prog.op[pc] == OP_ASSERT && prog.a[pc] != AS_START_TEXT && prog.a[pc] != AS_END_TEXT) return false;
+    }
+    return true;
+  }
+
+  constructor(prog: Program, unanchored: bool) {
+    this.prog = prog;
+    this.unanchored = unanchored;
+    this.mark = new Array<i32>(prog.op.length);
+    this.seeds.push(0);
+    this.start = this.intern(this.closure(this.seeds, true));
+  }
+
+  /** 1 match, 0 no match, -1 too many states (the caller falls back). */
+  run(ptr: usize, len: usize): i32 {
+    let s = this.start;
+    if ((this.flags[s] & MATCH_FLAG) != 0) return 1;
+    const ascii = this.ascii;
+    for (let i: usize = 0; i < len; ) {
+      const b = <i32>load<u8>(ptr + i);
+      let next: i32;
+      if (b < 0x80) {
+        i++;
+        next = unchecked(ascii[(s << 7) | b]);
+        if (next == UNKNOWN) {
+          next = this.step(s, b);
+          if (next < 0) return -1;
+          unchecked((ascii[(s << 7) | b] = next));
+        }
+      } else {
+        const d = decodeUtf8(ptr + i, len - i);
+        i += <usize>(d >>> 21);
+        next = this.step(s, <i32>(d & 0x1fffff));
+        if (next < 0) return -1;
+      }
+      s = next;
+      const f = unchecked(this.flags[s]);
+      if (f != 0) {
+        if ((f & MATCH_FLAG) != 0) return 1;
+        return 0; // dead
+      }
+    }
+    return this.matchesAtEnd(s) ? 1 : 0;
+  }
+
+  /** The state after code point `c`, or -1 when the state limit is reached. */
+  private step(s: i32, c: i32): i32 {
+    if (this.sets.length >= MAX_DFA_STATES) return -1;
+    const prog = this.prog;
+    const set = this.sets[s];
+    const seeds = this.seeds;
+    seeds.length = 0;
+    for (let k = 0; k < set.length; k++) {
+      const pc = set[k];
+      if (prog.op[pc] == OP_CLASS && prog.sets[prog.a[pc]].contains(<u32>c)) seeds.push(pc + 1);
+    }
+    if (this.unanchored) seeds.push(0);
+    return this.intern(this.closure(seeds, false));
+  }
+
+  /** The threads reachable from `seeds` without reading: CLASS, MATCH and \z pcs, sorted. */
+  private closure(seeds: i32[], atStart: bool): i32[] {
+    const prog = this.prog;
+    const mark = this.mark;
+    const gen = ++this.generation;
+    const stack = this.stack;
+    const out = new Array<i32>();
+    stack.length = 0;
+    for (let i = seeds.length - 1; i >= 0; i--) stack.push(seeds[i]);
+    while (stack.length > 0) {
+      const pc = stack.pop();
+      if (mark[pc] == gen) continue;
+      mark[pc] = gen;
+      if (pushJumpTargets(prog, pc, stack)) continue;
+      switch (prog.op[pc]) {
+        case OP_ASSERT:
+          if (prog.a[pc] == AS_START_TEXT) {
+            if (atStart) stack.push(pc + 1);
+          } else {
+            out.push(pc);
+          }
+          break;
+        default:
+          out.push(pc);
+      }
+    }
+    out.sort((a, b) => a - b);
+    return out;
+  }
+
+  private intern(set: i32[]): i32 {
+    let key = "";
+    for (let i = 0; i < set.length; i++) key += String.fromCharCode(set[i] & 0xffff) + String.fromCharCode(set[i] >>> 16);
+    if (this.ids.has(key)) return this.ids.get(key);
+    const id = this.sets.length;
+    this.sets.push(set);
+    let flags: u8 = set.length == 0 ? DEAD_FLAG : 0;
+    for (let i = 0; i < set.length; i++) if (this.prog.op[set[i]] == OP_MATCH) flags = MATCH_FLAG;
+    this.flags.push(flags);
+    this.atEnd.push(-1);
+    for (let i = 0; i < 128; i++) this.ascii.push(UNKNOWN);
+    this.ids.set(key, id);
+    return id;
+  }
+
+  /** Whether the text may end in state `s`: a \z thread leads to MATCH. */
+  private matchesAtEnd(s: i32): bool {
+    const known = this.atEnd[s];
+    if (known >= 0) return known == 1;
+    const prog = this.prog;
+    const seeds = this.seeds;
+    seeds.length = 0;
+    const passed = new Set<i32>();
+    const set = this.sets[s];
+    for (let k = 0; k < set.length; k++) {
+      if (prog.op[set[k]] != OP_ASSERT) continue;
+      passed.add(set[k]);
+      seeds.push(set[k] + 1);
+    }
+    let found = false;
+    // \z holds from here on: follow the threads, passing every \z (once)
+    while (!found && seeds.length > 0) {
+      const reached = this.closure(seeds, false);
+      seeds.length = 0;
+      for (let k = 0; k < reached.length; k++) {
+        const pc = reached[k];
+        if (prog.op[pc] == OP_MATCH) {
+          found = true;
+        } else if (prog.op[pc] == OP_ASSERT && !passed.has(pc)) {
+          passed.add(pc);
+          seeds.push(pc + 1);
+        }
+      }
+    }
+    this.atEnd[s] = found ? 1 : 0;
+    return found;
   }
 }
 
@@ -1167,7 +1488,7 @@ export function compileRegex(pattern: string): RegexCompileResult {
   prog.compile(ast);
   prog.emit(OP_MATCH, 0, 0);
   if (prog.tooBig) return new RegexCompileResult(null, "Compiled regex exceeds size limit of " + MAX_PROGRAM.toString() + " instructions.");
-  return new RegexCompileResult(new Regex(prog, startsAnchored(ast)), "");
+  return new RegexCompileResult(new Regex(prog, ast, startsAnchored(ast)), "");
 }
 
 function startsAnchored(n: Node): bool {

@@ -1,10 +1,11 @@
 // `freshet connector create|list|describe|logs|delete|run`.
 //
 // Managed connectors live in a node: create/list/describe/logs/delete talk to
-// the node's connector admin endpoint (JSON over HTTP on 127.0.0.1, see
+// the node's connector admin endpoint (JSON over HTTP(S), see
 // src/connectors/admin-http.ts), found by --admin, else FRESHET_CONNECTOR_ADMIN,
-// else `<data-dir>/connectors/admin.json` written by the node, else
-// http://127.0.0.1:9080. `run` runs one connector in the foreground, in this
+// else the one the node named by -c/-P advertises, else
+// `<data-dir>/connectors/admin.json` written by the node, else
+// http://127.0.0.1:9080 (src/cli/node-endpoint.ts). `run` runs one connector in the foreground, in this
 // process, against any node (-c / profile), restarting it with backoff until
 // Ctrl-C: how a user develops one.
 
@@ -13,21 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { defaultDataDir } from '../../node/defaults.js';
-import { globalOptions } from '../context.js';
-import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from '../node-endpoint.js';
+import { globalOptions, rememberGlobals, type GlobalOptions } from '../context.js';
+import { callEndpoint, parseEndpoint, resolveEndpoint, type Endpoint, type EndpointCall } from '../node-endpoint.js';
 import { CliError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, type ListFormat } from '../output/format.js';
 import { stdoutWriter } from '../output/writer.js';
-
-interface ConnectorStatus {
-  state: string;
-  lastError?: string;
-  lastErrorAt?: string;
-  lastWarning?: string;
-  restarts: number;
-  startedAt?: string;
-  nextRestartAt?: string;
-}
+import type { ConnectorStatus } from '../../connectors/runtime.js';
 
 interface ConnectorInfo {
   name: string;
@@ -46,6 +38,8 @@ interface ConnectorInfo {
 interface AdminFlags {
   admin?: string;
   dataDir: string;
+  globals: GlobalOptions;
+  dataDirGiven: boolean;
 }
 
 const ADMIN_CALL: EndpointCall = {
@@ -54,15 +48,33 @@ const ADMIN_CALL: EndpointCall = {
   errorHint: (_status, answerHint) => answerHint,
 };
 
-async function call<T>(flags: AdminFlags, method: string, route: string, body?: unknown): Promise<T> {
-  const endpoint = await resolveEndpoint(flags.admin, '--admin', 'FRESHET_CONNECTOR_ADMIN', path.join(flags.dataDir, 'connectors', 'admin.json'));
-  return callEndpoint<T>(endpoint, ADMIN_CALL, method, route, body);
+function adminEndpoint(flags: AdminFlags): Promise<Endpoint> {
+  return resolveEndpoint({
+    flag: flags.admin,
+    flagName: '--admin',
+    envVar: 'FRESHET_CONNECTOR_ADMIN',
+    file: path.join(flags.dataDir, 'connectors', 'admin.json'),
+    fileGiven: flags.dataDirGiven,
+    globals: flags.globals,
+  });
+}
+
+async function call<T>(flags: AdminFlags, method: string, route: string, body?: unknown, endpoint?: Endpoint): Promise<T> {
+  return callEndpoint<T>(endpoint ?? (await adminEndpoint(flags)), ADMIN_CALL, method, route, body);
+}
+
+/** A node on this machine can read a secrets file by its path; one elsewhere gets the values the config uses. */
+function onThisMachine(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
 function adminOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--admin <host:port>', "the node's connector admin endpoint (default: from the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
-    .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its admin endpoint)').default(defaultDataDir()));
+  return rememberGlobals(
+    command
+      .addOption(new Option('--admin <host:port>', "the node's connector admin endpoint (default: the one the node of -c/-P advertises, else from the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
+      .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its admin endpoint)').default(defaultDataDir())),
+  );
 }
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -91,13 +103,14 @@ function statusText(status: ConnectorStatus): string {
   return status.state;
 }
 
-async function readSecretsOption(file: string | undefined, text: string): Promise<{ secretsFile?: string; secrets?: Record<string, string> }> {
-  if (file) return { secretsFile: path.resolve(file) };
+async function readSecretsOption(file: string | undefined, text: string, local: boolean): Promise<{ secretsFile?: string; secrets?: Record<string, string> }> {
+  if (file && local) return { secretsFile: path.resolve(file) };
   const { referencedSecrets } = await import('../../connectors/config.js');
-  const names = referencedSecrets(text);
+  const { envSecretStore, fileSecretStore } = await import('../../connectors/secrets.js');
+  const store = file ? fileSecretStore(path.resolve(file)) : envSecretStore();
   const secrets: Record<string, string> = {};
-  for (const name of names) {
-    const value = process.env[name];
+  for (const name of referencedSecrets(text)) {
+    const value = store.get(name);
     if (value !== undefined) secrets[name] = value;
   }
   return Object.keys(secrets).length > 0 ? { secrets } : {};
@@ -146,7 +159,7 @@ export function connectorCommand(): Command {
       .command('create')
       .description('hand a connector to the node: it runs there, survives node restarts, and is restarted with backoff when it fails')
       .requiredOption('--config <file>', 'connector config (Fluvio YAML, apiVersion 0.1.0 or 0.2.0)')
-      .option('--secrets <file>', 'NAME=value lines, read by the node at every start (default: the values of the secrets the config uses, from this environment)'),
+      .option('--secrets <file>', 'NAME=value lines, read by a node on this machine at every start; a node elsewhere is sent the values the config uses (default: those values from this environment)'),
   )
     .addHelpText('after', examples('freshet connector create --config c.yaml', 'GITHUB_TOKEN=... freshet connector create --config c.yaml', 'freshet connector create --config c.yaml --secrets s.env'))
     .action(async (flags: AdminFlags & { config: string; secrets?: string }) => {
@@ -158,7 +171,9 @@ export function connectorCommand(): Command {
         throw asCliError(err);
       }
       for (const warning of warnings) note(`warning: ${warning}`);
-      const created = await call<ConnectorInfo>(flags, 'POST', '/connectors', { config: text, ...(await readSecretsOption(flags.secrets, text)) });
+      const endpoint = await adminEndpoint(flags);
+      const secrets = await readSecretsOption(flags.secrets, text, onThisMachine(endpoint.url));
+      const created = await call<ConnectorInfo>(flags, 'POST', '/connectors', { config: text, ...secrets }, endpoint);
       await printLine(`connector "${created.name}" (${created.type}) created`);
     });
 

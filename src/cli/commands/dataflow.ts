@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { globalOptions } from '../context.js';
+import { globalOptions, rememberGlobals, type GlobalOptions } from '../context.js';
 import { callEndpoint, parseEndpoint, resolveEndpoint, type Endpoint, type EndpointCall } from '../node-endpoint.js';
 import { CliError, ExitCode, notFoundError, usageError } from '../output/errors.js';
 import { examples, listFormatOption, note, printLine, printList, printObject, jsonLine, type ListFormat } from '../output/format.js';
@@ -38,17 +38,21 @@ async function root(flags: { dir?: string }): Promise<string> {
 interface NodeFlags {
   console?: string;
   dataDir: string;
+  globals: GlobalOptions;
+  dataDirGiven: boolean;
 }
 
 /** --console and --data-dir: where the node that manages dataflows is. */
 function withNodeOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--console <host:port>', "the node's console endpoint (default: FRESHET_CONSOLE, else recorded in the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
-    .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its console endpoint)').default(defaultDataDir()));
+  return rememberGlobals(
+    command
+      .addOption(new Option('--console <host:port>', "the node's console endpoint (default: FRESHET_CONSOLE, else the one the node of -c/-P advertises, else recorded in the data dir, else 127.0.0.1:9080)").argParser(parseEndpoint))
+      .addOption(new Option('--data-dir <dir>', 'data dir of the local node (where it records its console endpoint)').default(defaultDataDir())),
+  );
 }
 
 function consoleUrl(flags: NodeFlags): Promise<Endpoint> {
-  return resolveEndpoint(flags.console, '--console', 'FRESHET_CONSOLE', path.join(flags.dataDir, 'console.json'));
+  return resolveEndpoint({ flag: flags.console, flagName: '--console', envVar: 'FRESHET_CONSOLE', file: path.join(flags.dataDir, 'console.json'), fileGiven: flags.dataDirGiven, globals: flags.globals });
 }
 
 class NoConsoleError extends CliError {}

@@ -28,6 +28,9 @@ interface CreateFlags {
   segmentSize?: number;
   maxPartitionSize?: number;
   compressionType?: TopicCompression;
+  dedup?: boolean;
+  dedupCount: number;
+  dedupAge: number;
   dryRun?: boolean;
 }
 
@@ -38,6 +41,7 @@ function createOptions(flags: CreateFlags): CreateTopicOptions {
   if (flags.segmentSize !== undefined) options.segmentSize = flags.segmentSize;
   if (flags.maxPartitionSize !== undefined) options.maxPartitionSize = flags.maxPartitionSize;
   if (flags.compressionType !== undefined) options.compression = flags.compressionType;
+  if (flags.dedup) options.deduplication = { count: flags.dedupCount, ageMs: flags.dedupAge };
   if (flags.dryRun) options.dryRun = true;
   return options;
 }
@@ -70,6 +74,7 @@ function topicPairs(topic: TopicInfo): [string, string][] {
   ];
   if (topic.deduplication) {
     pairs.push(['Deduplication Filter', topic.deduplication.filter], ['Deduplication Count Bound', String(topic.deduplication.count)]);
+    if (topic.deduplication.ageMs !== undefined) pairs.push(['Deduplication Age Bound', formatDuration(topic.deduplication.ageMs / 1000)]);
   }
   pairs.push(['Status', topic.status], ['Reason', topic.reason]);
   return pairs;
@@ -91,12 +96,21 @@ export function topicCommand(): Command {
     .addOption(new Option('--segment-size <bytes>', 'segment size: 2048, 64 KiB, 10 MiB (default 1 GiB)').argParser(parseByteSize))
     .addOption(new Option('--max-partition-size <bytes>', 'largest size of a partition (default 100 GiB)').argParser(parseByteSize))
     .addOption(new Option('--compression-type <compression>', `compression the topic accepts: ${TOPIC_COMPRESSIONS.join(', ')}`).argParser(parseTopicCompression))
+    .option('--dedup', 'drop produced records whose key was seen recently (filter fluvio/dedup-bloom-filter@0.1.0)')
+    .addOption(new Option('--dedup-count <integer>', 'deduplication window: records (needs --dedup)').argParser(parsePositive).default(5))
+    .addOption(new Option('--dedup-age <time>', 'deduplication window: age, e.g. 5s, 1h (needs --dedup)').argParser(parseDuration).default(5000, '5s'))
     .option('-d, --dry-run', 'validate only; create nothing')
     .addHelpText(
       'after',
-      examples('freshet topic create events', 'freshet topic create clicks -p 6 --retention-time 2d --segment-size "64 MiB" --compression-type zstd'),
+      examples(
+        'freshet topic create events',
+        'freshet topic create clicks -p 6 --retention-time 2d --segment-size "64 MiB" --compression-type zstd',
+        'freshet topic create orders --dedup --dedup-count 1000 --dedup-age 1h',
+      ),
     )
     .action(async (name: string, flags: CreateFlags, command: Command) => {
+      const dedupBound = ['dedupCount', 'dedupAge'].find((key) => command.getOptionValueSource(key) === 'cli');
+      if (dedupBound && !flags.dedup) throw new CliError(`--${dedupBound === 'dedupCount' ? 'dedup-count' : 'dedup-age'} needs --dedup`);
       await withClient(command, (freshet) => freshet.admin.createTopic(name, createOptions(flags)));
       await printLine(`topic "${name}" created`);
     });

@@ -112,6 +112,10 @@ export class JetStreamReplicaManager extends ReplicaManager {
     return this.topicsKnown.has(topic);
   }
 
+  override holds(store: PartitionStore): boolean {
+    return this.stores.get(partitionKey(store.topic, store.partition)) === store;
+  }
+
   override async createPartitions(topic: TopicDefinition): Promise<void> {
     const replicas = topic.replicationFactor as ReplicationFactor;
     const config = topicStorageConfig(topic, this.defaults);
@@ -127,6 +131,7 @@ export class JetStreamReplicaManager extends ReplicaManager {
       throw err;
     }
     this.topicsKnown.add(topic.name);
+    this.definitions.set(topic.name, topic);
     for (const options of all) {
       const key = partitionKey(options.topic, options.partition);
       this.partitions.set(key, { options, lease: undefined });
@@ -136,6 +141,7 @@ export class JetStreamReplicaManager extends ReplicaManager {
 
   override async deletePartitions(topic: TopicDefinition): Promise<void> {
     this.topicsKnown.delete(topic.name);
+    this.definitions.delete(topic.name);
     for (let partition = 0; partition < topic.partitions; partition++) {
       const key = partitionKey(topic.name, partition);
       const led = this.partitions.get(key);

@@ -24,3 +24,4 @@ export * from './objects/partition.js';
 export * from './objects/spu.js';
 export * from './objects/smartmodule.js';
 export * from './objects/kinds.js';
+export * from './node-info.js';

@@ -5,12 +5,12 @@ import type { PartitionSpec, PartitionStatus } from '../../protocol/messages/obj
 import { PartitionResolution } from '../../protocol/messages/objects/partition.js';
 import type { SpuSpec, SpuStatus } from '../../protocol/messages/objects/spu.js';
 import { SpuStatusResolution, SpuType, Encryption } from '../../protocol/messages/objects/spu.js';
-import { topicCompressionCode, topicCompressionName } from '../../protocol/messages/objects/common.js';
+import { topicCompressionCode, topicCompressionName, type Deduplication } from '../../protocol/messages/objects/common.js';
 import type { Metadata } from '../../protocol/messages/objects/metadata.js';
 import type { PartitionStore } from '../../storage/index.js';
 import type { SmartModuleSpec, SmartModuleStatus } from '../../protocol/messages/objects/smartmodule.js';
 import type { StoredSmartModule } from './smartmodule-registry.js';
-import type { TopicDefinition } from './topic-registry.js';
+import type { TopicDeduplication, TopicDefinition } from './topic-registry.js';
 
 /** This node's single SPU, as clients must see it to route produce and fetch. */
 export interface SpuIdentity {
@@ -32,6 +32,7 @@ export function topicFromSpec(name: string, spec: TopicSpec, now = new Date()): 
     ...(spec.cleanupPolicy ? { retentionSeconds: spec.cleanupPolicy.timeInSeconds } : {}),
     ...(spec.storage?.segmentSize !== undefined ? { segmentSize: spec.storage.segmentSize } : {}),
     ...(spec.storage?.maxPartitionSize !== undefined ? { maxPartitionSize: spec.storage.maxPartitionSize } : {}),
+    ...(spec.deduplication ? { deduplication: dedupFromSpec(spec.deduplication) } : {}),
   };
   if (replicas.type === 'Computed') {
     return {
@@ -50,6 +51,25 @@ export function topicFromSpec(name: string, spec: TopicSpec, now = new Date()): 
     replicationFactor: factors.size === 1 ? [...factors][0] : Math.max(...factors),
     ignoreRackAssignment: false,
     assignedReplicas: replicas.maps.map((map) => ({ id: map.id, replicas: [...map.replicas] })),
+  };
+}
+
+function dedupFromSpec(dedup: Deduplication): TopicDeduplication {
+  const age = dedup.bounds.age;
+  const params = Object.fromEntries(dedup.filter.transform.with);
+  return {
+    count: dedup.bounds.count,
+    ...(age ? { ageMs: age.seconds * 1000 + Math.floor(age.nanos / 1e6) } : {}),
+    filter: dedup.filter.transform.uses,
+    ...(Object.keys(params).length > 0 ? { params } : {}),
+  };
+}
+
+function dedupSpec(dedup: TopicDeduplication): Deduplication {
+  const age = dedup.ageMs === undefined ? undefined : { seconds: Math.floor(dedup.ageMs / 1000), nanos: (dedup.ageMs % 1000) * 1e6 };
+  return {
+    bounds: { count: dedup.count, ...(age ? { age } : {}) },
+    filter: { transform: { uses: dedup.filter, with: new Map(Object.entries(dedup.params ?? {})) } },
   };
 }
 
@@ -73,6 +93,7 @@ export function topicSpec(topic: TopicDefinition): TopicSpec {
         }
       : {}),
     compressionType: topicCompressionCode(topic.compression),
+    ...(topic.deduplication ? { deduplication: dedupSpec(topic.deduplication) } : {}),
     system: false,
   };
 }
@@ -105,6 +126,7 @@ export function partitionMetadata(
       ...(spec.cleanupPolicy ? { cleanupPolicy: spec.cleanupPolicy } : {}),
       ...(spec.storage ? { storage: spec.storage } : {}),
       compressionType: spec.compressionType,
+      ...(spec.deduplication ? { deduplication: spec.deduplication } : {}),
       system: false,
     },
     status: {

@@ -12,6 +12,8 @@ import type { TopicRegistry } from './topic-registry.js';
 import { WatchService } from './watch-service.js';
 import { visibility } from './visibility.js';
 import type { Authorizer } from '../auth/index.js';
+import { nodeInfoHandler, type NodeInfoSource } from './node-info.js';
+import { NODE_INFO_API_KEY, NODE_INFO_VERSIONS } from '../../protocol/messages/node-info.js';
 
 export interface ScContext {
   topics: TopicRegistry;
@@ -24,10 +26,12 @@ export interface ScContext {
   authorizer?: Authorizer;
   /** Several nodes sharing the partitions; `onLeaderChange` feeds the watch streams. */
   cluster?: ClusterView & { onLeaderChange(listener: (topic: string, partition: number) => void): void };
+  /** Where the node's HTTP API is (Freshet's NodeInfo request). */
+  nodeInfo?: NodeInfoSource;
 }
 
 /** The SC's request routing: metadata and admin. */
-export function scRouter({ topics, smartmodules, replicas, limits, log, spu, authorizer, cluster }: ScContext): Router {
+export function scRouter({ topics, smartmodules, replicas, limits, log, spu, authorizer, cluster, nodeInfo }: ScContext): Router {
   const view = new MetadataView(topics, replicas, smartmodules, spu, cluster);
   const visible = visibility(authorizer);
   const watches = new WatchService(view, limits, log, visible);
@@ -49,12 +53,14 @@ export function scRouter({ topics, smartmodules, replicas, limits, log, spu, aut
   smartmodules.on('change', ({ kind, module }) => {
     watches.publish('SmartModule', [{ kind: kind === 'created' ? 'update' : 'delete', content: smartModuleMetadata(module) }]);
   });
+  const advertised = nodeInfo ? [...SC_API_VERSIONS, NODE_INFO_VERSIONS] : SC_API_VERSIONS;
   const handlers = new Map<number, RequestHandler>([
-    [ScApiKey.ApiVersions, apiVersionsHandler(SC_API_VERSIONS, PLATFORM_VERSION)],
+    [ScApiKey.ApiVersions, apiVersionsHandler(advertised, PLATFORM_VERSION)],
     [ScApiKey.Create, createHandler({ topics, smartmodules, authorizer }, log)],
     [ScApiKey.Delete, deleteHandler({ topics, smartmodules, authorizer }, log)],
     [ScApiKey.List, listHandler(view, visible)],
     [ScApiKey.Watch, watches.handle],
+    ...(nodeInfo ? [[NODE_INFO_API_KEY, nodeInfoHandler(nodeInfo)] as const] : []),
   ]);
-  return versionCheckedRouter(handlers, SC_API_VERSIONS);
+  return versionCheckedRouter(handlers, advertised);
 }

@@ -18,7 +18,18 @@ export interface TopicDefinition {
   segmentSize?: number;
   maxPartitionSize?: number;
   compression: TopicCompression;
+  /** Records whose key was seen within these bounds are dropped on produce, by this filter SmartModule. */
+  deduplication?: TopicDeduplication;
   createdAt: string;
+}
+
+export interface TopicDeduplication {
+  count: number;
+  ageMs?: number;
+  /** The filter's name (`uses`), resolved as every SmartModule name: registered first, then built-in. */
+  filter: string;
+  /** Its `with` params. */
+  params?: Record<string, string>;
 }
 
 /** A refusal the client should see as a Fluvio error code with a message. */
@@ -42,6 +53,8 @@ export const TOPIC_LIMITS = {
   maxNameLength: 63,
   maxPartitions: 1024,
   maxTopics: 10_000,
+  /** The largest deduplication window (keys held in memory per partition). */
+  maxDedupCount: 1_000_000,
 } as const;
 
 /** The one place partitions are made real: the SPU side of this node. */
@@ -113,6 +126,14 @@ function validateDefinition(topic: TopicDefinition, replicationFactors: readonly
     throw invalid('max partition size must be at least the segment size');
   }
   if (topic.retentionSeconds !== undefined && topic.retentionSeconds < 1) throw invalid('retention time must be at least 1 second');
+  const dedup = topic.deduplication;
+  if (dedup !== undefined) {
+    if (!Number.isSafeInteger(dedup.count) || dedup.count < 1 || dedup.count > TOPIC_LIMITS.maxDedupCount) {
+      throw invalid(`deduplication count must be between 1 and ${TOPIC_LIMITS.maxDedupCount}`);
+    }
+    if (dedup.ageMs !== undefined && (!Number.isSafeInteger(dedup.ageMs) || dedup.ageMs < 0)) throw invalid('deduplication age must not be negative');
+    if (dedup.filter.trim() === '') throw invalid('deduplication filter name is empty');
+  }
 }
 
 /**

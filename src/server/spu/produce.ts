@@ -10,11 +10,12 @@ import {
   type PartitionProduceResponse,
 } from '../../protocol/messages/produce.js';
 import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
-import { SmartModuleError, processStoredBatch } from '../../smartengine/index.js';
+import { SmartModuleError, processStoredBatch, type SmartChain } from '../../smartengine/index.js';
 import { StorageError, type AppendResult, type PartitionStore } from '../../storage/index.js';
 import type { Authorizer } from '../auth/index.js';
 import type { RequestContext } from '../net/connection.js';
-import type { TopicCompression } from '../sc/topic-registry.js';
+import type { TopicCompression, TopicDeduplication } from '../sc/topic-registry.js';
+import { DedupFilters } from './dedup.js';
 import { partitionKey, type ReplicaManager } from './replica-manager.js';
 import { producedBatch, type SmartModuleService } from './smartmodules.js';
 
@@ -28,6 +29,7 @@ interface Transform {
   invocations: readonly SmartModuleInvocation[];
   version: number;
   service: SmartModuleService | undefined;
+  dedup: DedupFilters | undefined;
 }
 
 function failure(code: number, message?: string): FluvioError {
@@ -77,10 +79,11 @@ function entryFor(partitionIndex: number, records: Buffer, codec: number | undef
  * were appended (and synced, per the partition's flush policy).
  */
 export function produceHandler(replicas: ReplicaManager, log: Logger, smartmodules?: SmartModuleService, authorizer?: Authorizer) {
+  const dedup = smartmodules ? new DedupFilters(smartmodules, replicas) : undefined;
   return async ({ header, body, connection }: RequestContext): Promise<void> => {
     const request = decodeProduceRequest(body, header.apiVersion);
     body.expectEnd('Produce request');
-    const transform: Transform = { invocations: request.smartmodules, version: header.apiVersion, service: smartmodules };
+    const transform: Transform = { invocations: request.smartmodules, version: header.apiVersion, service: smartmodules, dedup };
     const responses = await Promise.all(
       request.topics.map(async (topic) => {
         if (authorizer && !authorizer.permits(connection.principal, 'write', 'topic', topic.name)) {
@@ -158,7 +161,9 @@ async function appendGroup(topic: string, partition: number, group: Entry[], rep
   try {
     if (turn) await turn;
     if (transform.invocations.length > 0) accepted = await transformEntries(store, group, transform, log);
-    // The topic went while the chain started (its look-back read may have failed for that).
+    const deduplication = replicas.definition(topic)?.deduplication;
+    if (deduplication && accepted.length > 0) accepted = await dedupEntries(store, accepted, deduplication, transform, log);
+    // The topic went while the chain (or the deduplication filter) started (its look-back read may have failed for that).
     if (!replicas.holds(store)) return topicDeleted(group);
     if (accepted.length > 0) appended = store.append(accepted.flatMap((entry) => entry.batches));
   } catch (err) {
@@ -205,33 +210,59 @@ async function transformEntries(store: PartitionStore, group: Entry[], transform
     if (!(err instanceof SmartModuleError)) throw err;
     return fail(err.fluvioError);
   }
-  const accepted: Entry[] = [];
   try {
-    for (const entry of group) {
-      const outputs: Buffer[] = [];
-      let error: FluvioError | undefined;
-      for (const batch of entry.batches) {
-        const output = processStoredBatch(chain, batch);
-        if (output.error) {
-          log.info({ topic: store.topic, partition: store.partition, error: output.error.message }, 'SmartModule rejected a produce');
-          error = output.error.fluvioError;
-          break;
-        }
-        const stored = producedBatch(parseBatchHeader(batch, 0), output);
-        if (stored) outputs.push(stored);
-      }
-      if (error) {
-        entry.response.errorCode = error;
-      } else if (outputs.length === 0) {
-        entry.response.baseOffset = store.highWatermark();
-        entry.response.logStartOffset = store.logStartOffset();
-      } else {
-        entry.batches = outputs;
-        accepted.push(entry);
-      }
-    }
+    return runChain(chain, store, group, log);
   } finally {
     chain.close();
+  }
+}
+
+/** The topic's deduplication filter over the entries (its chain lives on with the partition). */
+async function dedupEntries(store: PartitionStore, group: Entry[], dedup: TopicDeduplication, transform: Transform, log: Logger): Promise<Entry[]> {
+  const fail = (error: FluvioError) => {
+    for (const entry of group) entry.response.errorCode = error;
+    return [];
+  };
+  if (!transform.dedup) return fail(failure(ErrorCode.DeduplicationSmartModuleNotLoaded));
+  let chain;
+  try {
+    chain = await transform.dedup.chainFor(dedup, store, transform.version);
+  } catch (err) {
+    if (!(err instanceof SmartModuleError)) throw err;
+    log.warn({ topic: store.topic, partition: store.partition, filter: dedup.filter, error: err.message }, 'deduplication filter did not start');
+    return fail(err.fluvioError);
+  }
+  const accepted = runChain(chain, store, group, log);
+  // a failed filter may be unusable: the next request starts it again
+  if (group.some((entry) => entry.response.errorCode.code !== ErrorCode.None)) transform.dedup.close(partitionKey(store.topic, store.partition));
+  return accepted;
+}
+
+/** Each entry's batches through a running chain: replaced by its output, or answered with its error. */
+function runChain(chain: SmartChain, store: PartitionStore, group: Entry[], log: Logger): Entry[] {
+  const accepted: Entry[] = [];
+  for (const entry of group) {
+    const outputs: Buffer[] = [];
+    let error: FluvioError | undefined;
+    for (const batch of entry.batches) {
+      const output = processStoredBatch(chain, batch);
+      if (output.error) {
+        log.info({ topic: store.topic, partition: store.partition, error: output.error.message }, 'SmartModule rejected a produce');
+        error = output.error.fluvioError;
+        break;
+      }
+      const stored = producedBatch(parseBatchHeader(batch, 0), output);
+      if (stored) outputs.push(stored);
+    }
+    if (error) {
+      entry.response.errorCode = error;
+    } else if (outputs.length === 0) {
+      entry.response.baseOffset = store.highWatermark();
+      entry.response.logStartOffset = store.logStartOffset();
+    } else {
+      entry.batches = outputs;
+      accepted.push(entry);
+    }
   }
   return accepted;
 }

@@ -31,8 +31,8 @@ export class ReplicaManager
   private readonly replicas = new Map<string, PartitionStore & { delete(): Promise<void> }>();
   /** Every produce path (Fluvio's, later Kafka's) appends through this line, keyed by partitionKey. */
   readonly appendOrder = new AppendOrder();
-  /** Each topic's compression setting, which its produce requests' batches must match. */
-  private readonly compressions = new Map<string, TopicCompression>();
+  /** The definitions of the topics whose partitions this SPU holds: compression, deduplication. */
+  protected readonly definitions = new Map<string, TopicDefinition>();
 
   constructor(
     readonly dataDir: string,
@@ -48,13 +48,18 @@ export class ReplicaManager
     return this.replicas.get(partitionKey(topic, partition));
   }
 
+  /** The definition of a topic whose partitions this SPU holds (its deduplication, for one). */
+  definition(topic: string): TopicDefinition | undefined {
+    return this.definitions.get(topic);
+  }
+
   hasTopic(topic: string): boolean {
     return this.replicas.has(partitionKey(topic, 0));
   }
 
   /** The topic's compression setting (undefined for a topic this SPU does not lead). */
   compressionOf(topic: string): TopicCompression | undefined {
-    return this.compressions.get(topic);
+    return this.definitions.get(topic)?.compression;
   }
 
   /** False once the partition of `store` was deleted (or closed): what a request racing the delete answers TopicDeleted on. */
@@ -75,11 +80,11 @@ export class ReplicaManager
       throw err;
     }
     for (const store of opened) this.replicas.set(partitionKey(store.topic, store.partition), store);
-    this.compressions.set(topic.name, topic.compression);
+    this.definitions.set(topic.name, topic);
   }
 
   async deletePartitions(topic: TopicDefinition): Promise<void> {
-    this.compressions.delete(topic.name);
+    this.definitions.delete(topic.name);
     for (let partition = 0; partition < topic.partitions; partition++) {
       const key = partitionKey(topic.name, partition);
       const store = this.replicas.get(key);
@@ -93,7 +98,7 @@ export class ReplicaManager
   async closeAll(): Promise<void> {
     const stores = [...this.replicas.values()];
     this.replicas.clear();
-    this.compressions.clear();
+    this.definitions.clear();
     await Promise.all(stores.map((store) => store.close()));
   }
 }

@@ -150,6 +150,11 @@ function runInWorker(job: { args: string[]; entryPath: string; entrySource: stri
   });
 }
 
+/** How many compilations this process has started. */
+export function compilationsStarted(): number {
+  return nextJob - 1;
+}
+
 /** Stops the compiler worker (it is started again when needed). */
 export async function stopCompiler(): Promise<void> {
   const w = worker;
@@ -205,6 +210,9 @@ export async function compileEntry(input: AscCompileInput): Promise<AscCompileRe
     String(opts.optimizeLevel ?? 2),
     '--shrinkLevel',
     String(opts.shrinkLevel ?? 0),
+    // SIMD (the SDK's byte scans use it): on by default in Fluvio's wasmtime too
+    '--enable',
+    'simd',
     '--noColors',
     '--baseDir',
     baseDir,

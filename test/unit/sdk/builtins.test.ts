@@ -4,13 +4,18 @@
 // `with` parameters as Fluvio passes them (maps and lists as compact JSON).
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUILTIN_NAMES, builtinSmartModule, builtinsCacheDir, resolveBuiltin } from '../../../src/smartengine/builtins.js';
+import { promisify } from 'node:util';
+import { BUILTIN_NAMES, buildBuiltins, builtinSmartModule, builtinsCacheDir, resolveBuiltin } from '../../../src/smartengine/builtins.js';
 import { SmartEngine, SmartModuleError, type ChainOutput, type SmartRecord } from '../../../src/smartengine/index.js';
 import { stopCompiler } from '../../../src/smartengine/sdk/index.js';
 
+const execFileAsync = promisify(execFile);
 const engine = new SmartEngine();
 const wasm = new Map<string, Uint8Array>();
 
@@ -68,7 +73,7 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
   });
 
   it('answer to the names Fluvio users write, with or without @version, in both groups', async () => {
-    assert.deepEqual([...BUILTIN_NAMES], ['infinyon/jolt', 'infinyon/regex-filter', 'infinyon/array-map-json', 'infinyon/json-sql']);
+    assert.deepEqual([...BUILTIN_NAMES], ['infinyon/jolt', 'infinyon/regex-filter', 'infinyon/array-map-json', 'infinyon/json-sql', 'fluvio/dedup-bloom-filter']);
     for (const [name, canonical] of [
       ['infinyon/jolt', 'infinyon/jolt'],
       ['infinyon/jolt@0.4.1', 'infinyon/jolt'],
@@ -89,7 +94,30 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
     assert.equal(await builtinSmartModule('infinyon-labs/jolt@0.4.1'), wasm.get('infinyon/jolt'));
     // cached on disk for the next process
     const dir = await builtinsCacheDir();
-    for (const file of ['jolt', 'regex-filter', 'array-map-json', 'json-sql']) assert.ok(existsSync(path.join(dir, `${file}.wasm`)), file);
+    for (const file of ['jolt', 'regex-filter', 'array-map-json', 'json-sql', 'dedup-filter']) assert.ok(existsSync(path.join(dir, `${file}.wasm`)), file);
+  });
+
+  it('are built ahead into sdk/builtins/build/<source hash>: a new process loads them without compiling', async () => {
+    const { dir, files } = await buildBuiltins();
+    assert.equal(dir, await builtinsCacheDir());
+    assert.deepEqual(files, ['jolt.wasm', 'regex-filter.wasm', 'array-map-json.wasm', 'json-sql.wasm', 'dedup-filter.wasm']);
+    // an empty temporary directory: the fallback cache cannot help
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'freshet-builtins-test-'));
+    try {
+      const script = [
+        `import { BUILTIN_NAMES, builtinSmartModule } from ${JSON.stringify(new URL('../../../src/smartengine/builtins.ts', import.meta.url).href)};`,
+        `import { compilationsStarted } from ${JSON.stringify(new URL('../../../src/smartengine/sdk/asc.ts', import.meta.url).href)};`,
+        'const sizes = [];',
+        'for (const name of BUILTIN_NAMES) { const wasm = await builtinSmartModule(name); sizes.push(WebAssembly.validate(wasm) ? wasm.length : -1); }',
+        'console.log(JSON.stringify({ compilations: compilationsStarted(), sizes }));',
+      ].join('\n');
+      const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: tmp } });
+      const report = JSON.parse(stdout) as { compilations: number; sizes: number[] };
+      assert.equal(report.compilations, 0);
+      assert.deepEqual(report.sizes, BUILTIN_NAMES.map((name) => wasm.get(name)!.length));
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   describe('infinyon/jolt', () => {
@@ -207,8 +235,41 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
         ['', ['', 'x'], ['', 'x']],
         ['(?i)[^a]', ['A', 'a', 'aB'], ['aB']],
         ['(?i)[\\p{L}--[a-z]]x', ['Éx', 'ax', 'AX'], ['Éx']],
+        // a literal (byte search), on both sides of the 32-byte steps
+        ['"level":"error"', ['{"level":"error"}', `{"msg":"${'x'.repeat(40)}","level":"error"}`, '{"level":"errors"}', '{"level": "error"}', '"level":"erro'], ['{"level":"error"}', `{"msg":"${'x'.repeat(40)}","level":"error"}`]],
+        ['ü', ['über', 'uber'], ['über']],
+        // the lazy DFA: \z, \A inside an alternation, non-ASCII text, a required literal as prefilter
+        ['error$', ['an error', 'error!', 'errors'], ['an error']],
+        ['^abc|xyz$', ['abcd', 'zxyz', 'xyzz', 'ab'], ['abcd', 'zxyz']],
+        ['é+x', ['ééx', 'ex', 'Éx'], ['ééx']],
+        ['"id":\\d+,"level', ['{"id":12,"level":1}', '{"id":"12","level":1}', '{"level":1}'], ['{"id":12,"level":1}']],
+        ['(a|\\z)+$', ['b', 'ba', ''], ['b', 'ba', '']],
       ];
       for (const [regex, inputs, kept] of cases) assert.deepEqual(await outputs(R, { regex }, inputs), kept, regex);
+    });
+
+    it('a literal is found at every position of texts of every length around the 16- and 32-byte steps', async () => {
+      const literal = '"level":"error"';
+      const inputs: string[] = [];
+      const expected: string[] = [];
+      for (let length = literal.length; length <= 100; length++) {
+        for (let at = 0; at + literal.length <= length; at++) {
+          const text = 'x'.repeat(at) + literal + 'y'.repeat(length - literal.length - at);
+          inputs.push(text, text.replace('error"', 'errox"'));
+          expected.push(text);
+        }
+      }
+      assert.deepEqual(await outputs(R, { regex: literal }, inputs), expected);
+    });
+
+    it('a pattern whose DFA outgrows its state limit still answers (Pike VM)', async () => {
+      let text = '';
+      for (let i = 0, x = 7; i < 4000; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        text += x & 1024 ? 'a' : 'b';
+      }
+      const inputs = [`${text}a${'b'.repeat(10)}c`, `${text}${'b'.repeat(11)}c`];
+      assert.deepEqual(await outputs(R, { regex: '[ab]*a[ab]{10}c' }, inputs), [inputs[0]]);
     });
 
     it('stays linear on a pattern that makes backtracking engines explode', async () => {
@@ -328,6 +389,40 @@ describe('built-in SmartModules', { timeout: 300_000 }, () => {
       for (const bad of [{ table: 't' }, { columns: {} }, { table: 't', columns: { a: { 'json-key': 'a', value: { type: 'varchar' } } } }, { table: 't', operation: 'merge', columns: {} }]) {
         assert.match(await initError(S, { mapping: bad }), /could not parse json-sql mapping/, JSON.stringify(bad));
       }
+    });
+  });
+
+  describe('fluvio/dedup-bloom-filter', () => {
+    const D = 'fluvio/dedup-bloom-filter';
+    const keyed = (key: string | null, value: string, i: number, timestampDelta = 0): SmartRecord => ({ ...rec(value, i, key), timestampDelta });
+
+    it('drops a record whose key is among the last count kept (across batches); keyless records pass', async () => {
+      const chain = await engine.buildChain([{ wasm: wasm.get(D)!, name: D, params: { count: '2' } }]);
+      try {
+        const first = chain.process([keyed('a', '1', 0), keyed('b', '2', 1), keyed('a', '3', 2), keyed(null, '4', 3), keyed(null, '5', 4)], { baseOffset: 0 });
+        assert.deepEqual(first.records.map((r) => r.value.toString()), ['1', '2', '4', '5']);
+        // window [a, b]: c pushes a out, so a is new again
+        const second = chain.process([keyed('b', '6', 0), keyed('c', '7', 1), keyed('a', '8', 2), keyed('c', '9', 3)], { baseOffset: 5 });
+        assert.deepEqual(second.records.map((r) => r.value.toString()), ['7', '8']);
+      } finally {
+        chain.close();
+      }
+    });
+
+    it('age: a key older than the bound is new again; look-back seeds the window', async () => {
+      const chain = await engine.buildChain([{ wasm: wasm.get(D)!, name: D, params: { count: '100', age: '1000' }, lookback: { last: 100 } }]);
+      try {
+        await chain.lookBack(async () => [keyed('old', 'x', 0, 1_000), keyed('recent', 'y', 1, 5_500)]);
+        const out = chain.process([keyed('old', '1', 0, 0), keyed('recent', '2', 1, 0), keyed('new', '3', 2, 100), keyed('new', '4', 3, 200)], { baseOffset: 2, baseTimestamp: 6_000 });
+        assert.deepEqual(out.records.map((r) => r.value.toString()), ['1', '3']);
+      } finally {
+        chain.close();
+      }
+    });
+
+    it('init errors: missing or out-of-range count', async () => {
+      assert.match(await initError(D, {}), /Missing param count/);
+      assert.match(await initError(D, { count: '0' }), /count must be between 1 and 1000000, got 0/);
     });
   });
 });

@@ -51,6 +51,7 @@ async function withSpu<T>(store: PartitionStore, use: (client: RawClient) => Pro
     hasTopic: () => true,
     holds: () => true,
     compressionOf: () => 'any',
+    definition: () => undefined,
     appendOrder: new AppendOrder(),
   }) as unknown as ReplicaManager;
   const listener = new TcpListener('spu', spuRouter({ replicas, limits: DEFAULT_LIMITS, log }), DEFAULT_LIMITS, log);

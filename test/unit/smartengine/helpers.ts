@@ -233,7 +233,8 @@ export async function replayVectorGroup(
 ): Promise<void> {
   const { name } = opts;
   const t = tracer();
-  const engine = new SmartEngine({ trace: t.hook, wasiOutput: 'discard' });
+  // exactly Fluvio's engine, whose calls the vectors recorded (no 2022-era fallback)
+  const engine = new SmartEngine({ trace: t.hook, wasiOutput: 'discard', eraFallback: false });
   const init = group[0].fn === 'init' ? group[0] : null;
   const transforms = init ? group.slice(1) : group;
   const first = transforms[0];
