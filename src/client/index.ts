@@ -8,7 +8,7 @@
 //   for await (const record of await freshet.consumer('events', { offset: 'beginning' })) { ... }
 
 import { Admin } from './admin.js';
-import { registerSyncCodecs } from '../protocol/compression.js';
+import { registerSyncCodecs } from '../protocol/index.js';
 import { formatAddress, Link, parseEndpoint, type Address, type LinkOptions } from './connection.js';
 import type { ClientContext } from './context.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
@@ -160,7 +160,7 @@ export {
 } from './consumer.js';
 export type { StoredConsumerOffset, ConsumerOffsetFilter } from './offsets.js';
 export type { TopicInfo, PartitionInfo, SpuInfo, TopicCompression, TopicStatusLabel, PartitionStatusLabel } from './metadata.js';
-export type { CompressionName } from '../protocol/compression.js';
+export type { CompressionName } from '../protocol/index.js';
 export { keyPartition, Partitioner } from './partitioner.js';
 export { resolveEndpoint, loadProfileConfig, defaultProfilePath, DEFAULT_ENDPOINT, type ProfileConfig } from './profile.js';
 export type { ClientTlsOptions } from './tls.js';

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
-import { Writer } from '../../protocol/codec.js';
-import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
-import { parseBatchHeader } from '../../protocol/record-batch.js';
+import { Writer } from '../../protocol/index.js';
+import { ErrorCode, type FluvioError } from '../../protocol/index.js';
+import { parseBatchHeader } from '../../protocol/index.js';
 import {
   decodeStreamFetchRequest,
   encodeStreamFetchResponse,
   type StreamFetchRequest,
   type StreamFetchResponse,
-} from '../../protocol/messages/stream-fetch.js';
+} from '../../protocol/index.js';
 import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.js';
 import type { Connection, RequestContext } from '../net/connection.js';
 import { ProtocolViolation } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
-import type { Authorizer } from '../auth/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { Wakeup } from './wakeup.js';
 import { SmartModuleError, type SmartChain } from '../../smartengine/index.js';
