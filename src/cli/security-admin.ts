@@ -8,7 +8,7 @@
 
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import type { AclRule, Authorizer, UserStore, UserSummary } from '../server/auth/index.js';
+import type { AclRule, Authorizer, UserStore, UserSummary } from '../auth/index.js';
 import { defaultDataDir } from '../node/defaults.js';
 import { rememberGlobals, type GlobalOptions } from './context.js';
 import { callEndpoint, parseEndpoint, resolveEndpoint, type EndpointCall } from './node-endpoint.js';
@@ -72,7 +72,7 @@ async function httpAdmin(flags: SecurityFlags): Promise<SecurityAdmin> {
 /** Runs `work` on the data dir's own files, holding its lock. */
 async function onDataDir<T>(dataDir: string, work: (parts: { users: UserStore; authorizer: Authorizer }) => Promise<T>): Promise<T> {
   const { acquireDataDirLock } = await import('../server/data-dir-lock.js');
-  const { Authorizer, UserStore } = await import('../server/auth/index.js');
+  const { Authorizer, UserStore } = await import('../auth/index.js');
   const { default: pino } = await import('pino');
   let lock;
   try {

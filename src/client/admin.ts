@@ -1,17 +1,17 @@
 // Topic administration on the SC: create, delete, list, describe; partitions
 // with their offsets and sizes; SPUs.
 
-import { ErrorCode } from '../protocol/error-code.js';
-import type { Status } from '../protocol/messages/status.js';
-import type { TopicSpec } from '../protocol/messages/objects/topic.js';
+import { ErrorCode } from '../protocol/index.js';
+import type { Status } from '../protocol/index.js';
+import type { TopicSpec } from '../protocol/index.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { SmartModuleWasmFormat, type SmartModuleSpec } from '../protocol/messages/objects/smartmodule.js';
-import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
+import { SmartModuleWasmFormat, type SmartModuleSpec } from '../protocol/index.js';
+import type { ObjectMetadata } from '../protocol/index.js';
 import { CreateApi, DeleteApi, ListApi, NodeInfoApi } from './apis.js';
-import type { NodeInfoResponse } from '../protocol/messages/node-info.js';
+import type { NodeInfoResponse } from '../protocol/index.js';
 import type { Link } from './connection.js';
 import { ServerError, TopicNotFoundError } from './errors.js';
-import { topicCompressionCode } from '../protocol/messages/objects/common.js';
+import { topicCompressionCode } from '../protocol/index.js';
 import { MetadataClient, type PartitionInfo, type SpuInfo, type TopicCompression, type TopicInfo } from './metadata.js';
 
 export interface CreateTopicOptions {

@@ -2,27 +2,27 @@
 // (the same ranges as Fluvio's client; the highest one the server also
 // speaks is used).
 
-import { ScApiKey, SpuApiKey } from '../protocol/api-keys.js';
+import { ScApiKey, SpuApiKey } from '../protocol/index.js';
 import type { ApiSpec } from './connection.js';
-import { decodeProduceResponse, encodeProduceRequest, type ProduceRequest, type ProduceResponse } from '../protocol/messages/produce.js';
+import { decodeProduceResponse, encodeProduceRequest, type ProduceRequest, type ProduceResponse } from '../protocol/index.js';
 import {
   decodeFetchOffsetsResponse,
   encodeFetchOffsetsRequest,
   type FetchOffsetsRequest,
   type FetchOffsetsResponse,
-} from '../protocol/messages/fetch-offsets.js';
+} from '../protocol/index.js';
 import {
   decodeStreamFetchResponse,
   encodeStreamFetchRequest,
   type StreamFetchRequest,
   type StreamFetchResponse,
-} from '../protocol/messages/stream-fetch.js';
+} from '../protocol/index.js';
 import {
   decodeUpdateOffsetsResponse,
   encodeUpdateOffsetsRequest,
   type UpdateOffsetsRequest,
   type UpdateOffsetsResponse,
-} from '../protocol/messages/update-offsets.js';
+} from '../protocol/index.js';
 import {
   decodeDeleteConsumerOffsetResponse,
   decodeFetchConsumerOffsetsResponse,
@@ -36,11 +36,11 @@ import {
   type FetchConsumerOffsetsResponse,
   type UpdateConsumerOffsetRequest,
   type UpdateConsumerOffsetResponse,
-} from '../protocol/messages/consumer-offsets.js';
-import { decodeCreateResponse, encodeCreateRequest, type CreateRequest, type CreateResponse } from '../protocol/messages/create.js';
-import { decodeDeleteResponse, encodeDeleteRequest, type DeleteRequest, type DeleteResponse } from '../protocol/messages/delete.js';
-import { decodeListResponse, encodeListRequest, type ListRequest, type ListResponse } from '../protocol/messages/list.js';
-import { decodeNodeInfoResponse, encodeNodeInfoRequest, NODE_INFO_API_KEY, type NodeInfoRequest, type NodeInfoResponse } from '../protocol/messages/node-info.js';
+} from '../protocol/index.js';
+import { decodeCreateResponse, encodeCreateRequest, type CreateRequest, type CreateResponse } from '../protocol/index.js';
+import { decodeDeleteResponse, encodeDeleteRequest, type DeleteRequest, type DeleteResponse } from '../protocol/index.js';
+import { decodeListResponse, encodeListRequest, type ListRequest, type ListResponse } from '../protocol/index.js';
+import { decodeNodeInfoResponse, encodeNodeInfoRequest, NODE_INFO_API_KEY, type NodeInfoRequest, type NodeInfoResponse } from '../protocol/index.js';
 
 export const ProduceApi: ApiSpec<ProduceRequest, ProduceResponse> = {
   name: 'Produce',

@@ -15,11 +15,11 @@
 import type net from 'node:net';
 import os from 'node:os';
 import { backoffDelay } from '../common/index.js';
-import { Reader, Writer } from '../protocol/codec.js';
-import { encodeRequestHeader } from '../protocol/header.js';
-import { negotiateVersion, type ApiVersionKey } from '../protocol/api-keys.js';
-import { decodeApiVersionsResponse, encodeApiVersionsRequest } from '../protocol/messages/api-versions.js';
-import { ErrorCode } from '../protocol/error-code.js';
+import { Reader, Writer } from '../protocol/index.js';
+import { encodeRequestHeader } from '../protocol/index.js';
+import { negotiateVersion, type ApiVersionKey } from '../protocol/index.js';
+import { decodeApiVersionsResponse, encodeApiVersionsRequest } from '../protocol/index.js';
+import { ErrorCode } from '../protocol/index.js';
 import { ConnectionError, FreshetError, NoNodeError, RequestTimeoutError, ServerError } from './errors.js';
 import { explainTlsError, openSocket, type ClientTlsOptions } from './tls.js';
 

@@ -18,11 +18,11 @@
 // consumer with the same id resumes at stored + 1, as Fluvio's client does.
 
 import { gzipSync } from 'node:zlib';
-import { ErrorCode } from '../protocol/error-code.js';
-import { Isolation } from '../protocol/messages/isolation.js';
-import type { SmartModuleInvocation, SmartModuleKind } from '../protocol/messages/smartmodule-invocation.js';
-import type { StreamFetchResponse } from '../protocol/messages/stream-fetch.js';
-import { NO_TIMESTAMP, splitRecordSetLenient, parseBatchHeader } from '../protocol/record-batch.js';
+import { ErrorCode } from '../protocol/index.js';
+import { Isolation } from '../protocol/index.js';
+import type { SmartModuleInvocation, SmartModuleKind } from '../protocol/index.js';
+import type { StreamFetchResponse } from '../protocol/index.js';
+import { NO_TIMESTAMP, splitRecordSetLenient, parseBatchHeader } from '../protocol/index.js';
 import {
   FetchConsumerOffsetsApi,
   FetchOffsetsApi,
@@ -30,7 +30,7 @@ import {
   UpdateConsumerOffsetApi,
   UpdateOffsetsApi,
 } from './apis.js';
-import { decodeBatch } from '../protocol/compression.js';
+import { decodeBatch } from '../protocol/index.js';
 import { backoffDelay } from '../common/index.js';
 import { formatAddress, Link, RECONNECT_BACKOFF, sleep, type Address, type Connection, type StreamHandle } from './connection.js';
 import type { ClientContext } from './context.js';

@@ -1,7 +1,7 @@
 // The errors the client throws. Every one is a FreshetError with a stable
 // `code`, so callers (and the CLI) can branch without parsing messages.
 
-import { describeError, errorCodeName, type FluvioError } from '../protocol/error-code.js';
+import { describeError, errorCodeName, type FluvioError } from '../protocol/index.js';
 
 export type FreshetErrorCode =
   | 'CONNECTION'

@@ -8,7 +8,7 @@
 //   for await (const record of await freshet.consumer('events', { offset: 'beginning' })) { ... }
 
 import { Admin } from './admin.js';
-import { registerSyncCodecs } from '../protocol/compression.js';
+import { registerSyncCodecs } from '../protocol/index.js';
 import { formatAddress, Link, parseEndpoint, type Address, type LinkOptions } from './connection.js';
 import type { ClientContext } from './context.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
@@ -211,7 +211,7 @@ export {
 } from './consumer.js';
 export type { StoredConsumerOffset, ConsumerOffsetFilter } from './offsets.js';
 export type { TopicInfo, PartitionInfo, SpuInfo, TopicCompression, TopicStatusLabel, PartitionStatusLabel } from './metadata.js';
-export type { CompressionName } from '../protocol/compression.js';
+export type { CompressionName } from '../protocol/index.js';
 export { keyPartition, Partitioner } from './partitioner.js';
 export { IdempotentProducer, ProduceRefusedError, type IdempotentProducerOptions } from './kafka/idempotent-producer.js';
 export { GroupConsumer, rangeAssign, type GroupConsumerOptions, type GroupRecord } from './kafka/group-consumer.js';

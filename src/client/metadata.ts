@@ -4,13 +4,13 @@
 // requests (producer, consumer) keep what they looked up and ask again after
 // a routing error.
 
-import { ErrorCode } from '../protocol/error-code.js';
-import type { ListResponse } from '../protocol/messages/list.js';
-import { topicCompressionName, type TopicCompression } from '../protocol/messages/objects/common.js';
+import { ErrorCode } from '../protocol/index.js';
+import type { ListResponse } from '../protocol/index.js';
+import { topicCompressionName, type TopicCompression } from '../protocol/index.js';
 
 export type { TopicCompression };
-import type { ObjectMetadata } from '../protocol/messages/objects/kinds.js';
-import { topicPartitionCount } from '../protocol/messages/objects/topic.js';
+import type { ObjectMetadata } from '../protocol/index.js';
+import { topicPartitionCount } from '../protocol/index.js';
 import { ListApi } from './apis.js';
 import type { Address, Link } from './connection.js';
 import { FreshetError, TopicNotFoundError } from './errors.js';

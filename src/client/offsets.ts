@@ -2,7 +2,7 @@
 // keeps the offsets of the partitions it leads; list asks every SPU, delete
 // asks the leader of the partition.
 
-import { ErrorCode } from '../protocol/error-code.js';
+import { ErrorCode } from '../protocol/index.js';
 import { DeleteConsumerOffsetApi, FetchConsumerOffsetsApi } from './apis.js';
 import type { ClientContext } from './context.js';
 import { PartitionNotFoundError, ServerError } from './errors.js';

@@ -39,12 +39,12 @@
 // its promise is the only object made for it: a reaction to its batch's one
 // promise (see takeOffset), so settling a batch is one resolve or reject.
 
-import { ErrorCode } from '../protocol/error-code.js';
-import { Isolation, type IsolationLevel } from '../protocol/messages/isolation.js';
-import type { ProduceRequest, ProduceResponse } from '../protocol/messages/produce.js';
-import { BATCH_HEADER_SIZE, BatchBuilder, Compression } from '../protocol/record-batch.js';
+import { ErrorCode } from '../protocol/index.js';
+import { Isolation, type IsolationLevel } from '../protocol/index.js';
+import type { ProduceRequest, ProduceResponse } from '../protocol/index.js';
+import { BATCH_HEADER_SIZE, BatchBuilder, Compression } from '../protocol/index.js';
 import { ProduceApi } from './apis.js';
-import { compressBatch, compressionId, type CompressionName } from '../protocol/compression.js';
+import { compressBatch, compressionId, type CompressionName } from '../protocol/index.js';
 import { backoffDelay } from '../common/index.js';
 import { formatAddress, sleep, type Address, type Connection, type Link } from './connection.js';
 import {
@@ -59,7 +59,7 @@ import {
 import { NOT_LEADER_CODES, type TopicCompression } from './metadata.js';
 import { Partitioner } from './partitioner.js';
 import { smartModuleInvocation, type SmartModuleSpec } from './consumer.js';
-import type { SmartModuleInvocation } from '../protocol/messages/smartmodule-invocation.js';
+import type { SmartModuleInvocation } from '../protocol/index.js';
 import type { ClientContext } from './context.js';
 
 /** Keys and values: strings are sent as UTF-8. */

@@ -32,9 +32,9 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { ConnectorExistsError, ConnectorNotFoundError, CONNECTORS_DIR, type ConnectorManager } from './manager.js';
 import { writeJsonAtomic } from '../common/index.js';
-import { httpRefusal, type HttpAuthenticator } from '../server/auth/http-auth.js';
-import type { Principal } from '../server/auth/index.js';
-import type { ListenerTls } from '../server/net/secure.js';
+import { httpRefusal, type HttpAuthenticator } from '../auth/index.js';
+import type { Principal } from '../auth/index.js';
+import type { ListenerTls } from '../auth/index.js';
 
 export const DEFAULT_ADMIN_PORT = 9080;
 export const ADMIN_FILE = 'admin.json';

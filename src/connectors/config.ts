@@ -18,7 +18,7 @@
 
 import { parseDocument, isMap, type YAMLError } from 'yaml';
 import { z } from 'zod';
-import type { CompressionName } from '../protocol/compression.js';
+import type { CompressionName } from '../protocol/index.js';
 import type { CreateTopicOptions, OffsetSpec, TopicCompression } from '../client/index.js';
 import type { ConnectorType } from './connector.js';
 import { ConfigError } from './errors.js';

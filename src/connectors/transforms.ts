@@ -9,7 +9,7 @@
 
 import type { Freshet, SmartModuleSpec } from '../client/index.js';
 import { SmartEngine, type ChainError, type SmartChain, type SmartRecord } from '../smartengine/index.js';
-import { resolveSmartModule, type ResolvedSmartModule } from '../smartengine/resolver.js';
+import { resolveSmartModule, type ResolvedSmartModule } from '../smartengine/index.js';
 import type { SourceRecord } from './connector.js';
 import { ConfigError } from './errors.js';
 import type { TransformStep } from './config.js';

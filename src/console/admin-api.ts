@@ -14,8 +14,8 @@
 //   DELETE /admin/acls   {rule}               → {removed}
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { aclRuleSchema, CLUSTER_RESOURCE, UserError, type Authorizer, type Principal, type UserStore } from '../server/auth/index.js';
-import { httpRefusal, type HttpAuthenticator } from '../server/auth/http-auth.js';
+import { aclRuleSchema, CLUSTER_RESOURCE, UserError, type Authorizer, type Principal, type UserStore } from '../auth/index.js';
+import { httpRefusal, type HttpAuthenticator } from '../auth/index.js';
 import { requestPrincipal } from './auth.js';
 
 export interface AdminApiParts {

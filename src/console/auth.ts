@@ -21,9 +21,9 @@
 import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { configName } from '../connectors/admin-http.js';
-import { httpRefusal, SESSION_COOKIE, type HttpAuthenticator } from '../server/auth/http-auth.js';
-import type { Operation, Principal, ResourceType } from '../server/auth/index.js';
+import { configName } from '../connectors/index.js';
+import { httpRefusal, SESSION_COOKIE, type HttpAuthenticator } from '../auth/index.js';
+import type { Operation, Principal, ResourceType } from '../auth/index.js';
 
 type Access = { kind: 'public' } | { kind: 'route' } | { kind: 'list' } | { kind: 'check'; operation: Operation; resource: ResourceType; name: string };
 

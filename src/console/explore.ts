@@ -13,8 +13,8 @@
 
 import type { FastifyInstance } from 'fastify';
 import { Freshet, type ConsumerRecord } from '../client/index.js';
-import type { ConnectorManager } from '../connectors/manager.js';
-import type { DataflowHost } from '../dataflow/http.js';
+import type { ConnectorManager } from '../connectors/index.js';
+import type { DataflowHost } from '../dataflow/index.js';
 
 const MAX_RECORDS = 200;
 const MAX_SCAN = 10_000;

@@ -13,7 +13,7 @@ export { parseDataflowYaml, DataflowYamlError } from './yaml.js';
 export { ServiceEngine, NO_KEY } from './engine.js';
 export type { InputRecord, Output, OutputKind, WindowResult, CorrelationResult, LateRecord, SeriesFields, ServiceMetrics, Query } from './engine.js';
 export { DataflowRuntime, runDataflow, type RunOptions, type OutputEvent, type ServiceStatus } from './runner.js';
-export { startDataflowHttp, StaticHost, type DataflowHost } from './http.js';
+export { registerDataflowRoutes, startDataflowHttp, StaticHost, type DataflowHost } from './http.js';
 export { CheckpointStore, type Checkpoint } from './checkpoint.js';
 export { compileExpression, ExpressionError } from './expr.js';
 export { parseDuration } from './duration.js';

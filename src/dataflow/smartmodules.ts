@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SmartEngine, type SmartChain } from '../smartengine/index.js';
-import { resolveSmartModule, type RegisteredLookup } from '../smartengine/resolver.js';
+import { resolveSmartModule, type RegisteredLookup } from '../smartengine/index.js';
 import { OperatorError, type SmartModuleOutput } from './engine.js';
 import type { DataflowSpec, Operator } from './spec.js';
 

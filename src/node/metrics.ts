@@ -7,7 +7,7 @@ import type { ConnectorManager } from '../connectors/manager.js';
 import type { DataflowManager } from '../dataflow/manager.js';
 import type { ReplicaManager } from '../server/spu/replica-manager.js';
 import type { TopicRegistry } from '../server/sc/topic-registry.js';
-import type { Authorizer, LoginGuard } from '../server/auth/index.js';
+import type { Authorizer, LoginGuard } from '../auth/index.js';
 import type { NodeStats } from './node.js';
 
 export interface MeteredParts {

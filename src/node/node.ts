@@ -27,7 +27,7 @@ import type { NodeConfig } from './config.js';
 import { DEFAULT_KAFKA_PORT, DEFAULT_SC_PORT } from './defaults.js';
 import { Lifecycle } from './lifecycle.js';
 import { checkExposure, NodeConfigError, openSecurity } from './security.js';
-import type { Authorizer, LoginGuard, UserStore } from '../server/auth/index.js';
+import type { Authorizer, LoginGuard, UserStore } from '../auth/index.js';
 import { nodeMetrics } from './metrics.js';
 
 /** Under <dataDir>/metadata. */

@@ -6,5 +6,7 @@ export * from './error-code.js';
 export * from './header.js';
 export * from './api-keys.js';
 export * from './record-batch.js';
+export * from './compression.js';
 export * from './semver.js';
 export * from './messages/index.js';
+export * as kafka from './kafka/index.js';

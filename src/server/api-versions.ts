@@ -1,10 +1,10 @@
-import { Writer } from '../protocol/codec.js';
-import { ErrorCode } from '../protocol/error-code.js';
+import { Writer } from '../protocol/index.js';
+import { ErrorCode } from '../protocol/index.js';
 import {
   decodeApiVersionsRequest,
   encodeApiVersionsResponse,
   type ApiVersionKey,
-} from '../protocol/messages/api-versions.js';
+} from '../protocol/index.js';
 import { ProtocolViolation, type RequestContext, type RequestHandler, type Router } from './net/connection.js';
 
 /**

@@ -29,9 +29,9 @@
 // one by one), a String length is read as i16 (<= 0 is empty), a Vec count
 // as i32 (< 1 is empty) and trailing bytes are ignored.
 
-import type { Duration } from '../protocol/codec.js';
-import { compareUtf8 } from '../protocol/codec.js';
-import { varintSize, writeVarint } from '../protocol/record-batch.js';
+import type { Duration } from '../protocol/index.js';
+import { compareUtf8 } from '../protocol/index.js';
+import { varintSize, writeVarint } from '../protocol/index.js';
 
 /** Fluvio's DEFAULT_SMARTENGINE_VERSION (SMARTMODULE_TIMESTAMPS_VERSION). */
 export const DEFAULT_SMARTENGINE_VERSION = 22;

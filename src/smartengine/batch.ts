@@ -8,7 +8,7 @@ import {
   type BatchHeader,
   type DecodeRecordsOptions,
   type Record,
-} from '../protocol/record-batch.js';
+} from '../protocol/index.js';
 import type { SmartRecord } from './abi.js';
 import type { ChainOutput, SmartChain } from './chain.js';
 

@@ -15,7 +15,7 @@
 // by its fuel and memory limits (instrument.ts explains why).
 
 import { decodeRecords, encodeRecords, type Lookback, type SmartRecord } from './abi.js';
-import { ErrorCode } from '../protocol/error-code.js';
+import { ErrorCode } from '../protocol/index.js';
 import { runtimeChainError, SmartModuleError, type ChainError } from './errors.js';
 import type { RecordsInput, SmartModuleInstance } from './instance.js';
 import type { TransformOutput } from './abi.js';

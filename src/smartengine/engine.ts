@@ -6,7 +6,7 @@
 // taking the node down.
 
 import { totalmem } from 'node:os';
-import { ErrorCode } from '../protocol/error-code.js';
+import { ErrorCode } from '../protocol/index.js';
 import { DEFAULT_SMARTENGINE_VERSION, SMARTMODULE_TIMESTAMPS_VERSION, type Lookback } from './abi.js';
 import { SmartChain } from './chain.js';
 import { moduleLabel, SmartModuleError } from './errors.js';

@@ -14,7 +14,7 @@
 //                        2 Other("SmartModule err …") for a hard failure:
 //                             error status, trap, out of fuel, bad output
 
-import { ErrorCode, type FluvioError } from '../protocol/error-code.js';
+import { ErrorCode, type FluvioError } from '../protocol/index.js';
 import type { TransformRuntimeError } from './abi.js';
 
 export type SmartModuleErrorKind =

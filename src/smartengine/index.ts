@@ -18,3 +18,4 @@ export type { InstanceLimits, RecordsInput, TraceCall, TraceHook } from './insta
 export * from './invocation.js';
 export { TRANSFORM_EXPORTS, type CompiledSmartModule, type TransformExport } from './module.js';
 export { WasiExit, type WasiOutput } from './wasi.js';
+export * from './resolver.js';

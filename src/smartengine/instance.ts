@@ -37,7 +37,7 @@ import {
   type SmartRecord,
   type TransformOutput,
 } from './abi.js';
-import { ErrorCode } from '../protocol/error-code.js';
+import { ErrorCode } from '../protocol/index.js';
 import { moduleLabel, SmartModuleError } from './errors.js';
 import { FUEL_EXPORT, GROW_LIMIT_EXPORT, GROW_REQUEST_EXPORT } from './instrument.js';
 import type { CompiledSmartModule } from './module.js';

@@ -11,8 +11,8 @@
 //   gives the initial accumulator; version is the request's api_version.
 
 import { gunzipSync } from 'node:zlib';
-import { ErrorCode } from '../protocol/error-code.js';
-import type { SmartModuleInvocation, SmartModuleKind } from '../protocol/messages/smartmodule-invocation.js';
+import { ErrorCode } from '../protocol/index.js';
+import type { SmartModuleInvocation, SmartModuleKind } from '../protocol/index.js';
 import { SmartModuleError } from './errors.js';
 import type { ChainModuleConfig, SmartModuleKindName } from './engine.js';
 

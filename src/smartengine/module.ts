@@ -3,7 +3,7 @@
 // instantiating it (transform export, init, look_back, imports).
 
 import { createHash } from 'node:crypto';
-import { ErrorCode } from '../protocol/error-code.js';
+import { ErrorCode } from '../protocol/index.js';
 import { SmartModuleError, moduleLabel } from './errors.js';
 import { instrument, InstrumentError } from './instrument.js';
 import { WASI_MODULE } from './wasi.js';

@@ -30,7 +30,7 @@ import {
   recordsStart,
   setBaseOffset,
   type BatchHeader,
-} from '../protocol/record-batch.js';
+} from '../protocol/index.js';
 import { StorageError } from './errors.js';
 import { isNoSpace, type StorageStats } from './io.js';
 import type { MutationLock } from './mutation-lock.js';

@@ -13,7 +13,7 @@ import {
   computeBatchCrc,
   parseBatchHeader,
   type BatchHeader,
-} from '../protocol/record-batch.js';
+} from '../protocol/index.js';
 
 export type { BatchHeader };
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 
-import { BATCH_HEADER_SIZE } from '../protocol/record-batch.js';
+import { BATCH_HEADER_SIZE } from '../protocol/index.js';
 import { readStoredHeader } from './batch-layout.js';
 import { OffsetOutOfRangeError, StorageError } from './errors.js';
 import { errnoError, isErrno } from './io.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 
-import { NO_TIMESTAMP } from '../protocol/record-batch.js';
+import { NO_TIMESTAMP } from '../protocol/index.js';
 import type { StorageStats } from './io.js';
 import { writeCacheFile, type PartitionEnv } from './partition-env.js';
 import { rebuildSegmentIndex } from './recovery.js';

@@ -6,7 +6,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 
-import { BATCH_HEADER_SIZE, CRC_START, NO_TIMESTAMP } from '../protocol/record-batch.js';
+import { BATCH_HEADER_SIZE, CRC_START, NO_TIMESTAMP } from '../protocol/index.js';
 import { batchCrcMatches, readStoredHeader, type BatchHeader } from './batch-layout.js';
 
 export type ReadAt = (position: number, length: number) => Promise<Buffer>;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 
-import { NO_TIMESTAMP } from '../protocol/record-batch.js';
+import { NO_TIMESTAMP } from '../protocol/index.js';
 import { errnoError } from './io.js';
 import { corruptSegment, type PartitionEnv } from './partition-env.js';
 import { loadOrRebuildIndex, rebuildSegmentIndex } from './recovery.js';

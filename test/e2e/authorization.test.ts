@@ -6,7 +6,7 @@ import pino from 'pino';
 import { startTestNode, removeDir, tempDir } from '../helpers/test-node.js';
 import { makeCertificates, type TestCertificates } from '../helpers/certs.js';
 import { Freshet, ServerError, type Consumer } from '../../src/client/index.js';
-import { parseAclRules } from '../../src/server/auth/index.js';
+import { parseAclRules } from '../../src/auth/index.js';
 
 let certs: TestCertificates;
 let node: Awaited<ReturnType<typeof startTestNode>>;

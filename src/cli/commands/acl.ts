@@ -6,7 +6,7 @@
 // effect at once.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { aclRuleSchema, OPERATIONS, RESOURCE_TYPES, type AclRule } from '../../server/auth/acl.js';
+import { aclRuleSchema, OPERATIONS, RESOURCE_TYPES, type AclRule } from '../../auth/acl.js';
 import { securityAdmin, securityTargetOptions, type SecurityFlags } from '../security-admin.js';
 import { usageError } from '../output/errors.js';
 import { examples, listFormatOption, printLine, printList, type ListFormat } from '../output/format.js';

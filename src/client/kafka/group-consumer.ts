@@ -1,9 +1,8 @@
-import { KafkaApiKey } from '../../protocol/kafka/api-keys.js';
-import { decodeAssignment, encodeAssignment, encodeSubscription } from '../../protocol/kafka/consumer-protocol.js';
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import { decodeKafkaBatch, type KafkaHeader } from '../../protocol/kafka/records.js';
-import { splitRecordSetLenient } from '../../protocol/record-batch.js';
+import { kafka, splitRecordSetLenient } from '../../protocol/index.js';
 import { CLIENT_KAFKA_VERSIONS as V, KafkaLink } from './link.js';
+
+const { KafkaApiKey, decodeAssignment, encodeAssignment, encodeSubscription, KafkaError, decodeKafkaBatch } = kafka;
+type KafkaHeader = kafka.KafkaHeader;
 
 export interface GroupConsumerOptions {
   /** The consumer group: members share the topic's partitions, and its committed offsets. */

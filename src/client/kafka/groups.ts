@@ -1,6 +1,8 @@
-import { KafkaApiKey } from '../../protocol/kafka/api-keys.js';
-import { decodeAssignment, decodeSubscription, type TopicPartitions } from '../../protocol/kafka/consumer-protocol.js';
+import { kafka } from '../../protocol/index.js';
 import { CLIENT_KAFKA_VERSIONS as V, KafkaLink } from './link.js';
+
+const { KafkaApiKey, decodeAssignment, decodeSubscription } = kafka;
+type TopicPartitions = kafka.TopicPartitions;
 
 export interface GroupListing {
   group: string;

@@ -1,8 +1,9 @@
-import { KafkaApiKey } from '../../protocol/kafka/api-keys.js';
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import { encodeKafkaBatch, type KafkaHeader } from '../../protocol/kafka/records.js';
+import { kafka } from '../../protocol/index.js';
 import { Partitioner } from '../partitioner.js';
 import { CLIENT_KAFKA_VERSIONS, KafkaLink, KafkaLinkError } from './link.js';
+
+const { KafkaApiKey, KafkaError, encodeKafkaBatch } = kafka;
+type KafkaHeader = kafka.KafkaHeader;
 
 export interface IdempotentProducerOptions {
   /** `host:port` of the node's Kafka listener. */

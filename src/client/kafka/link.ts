@@ -1,8 +1,9 @@
 import net from 'node:net';
-import { KafkaReader, KafkaWriter } from '../../protocol/kafka/codec.js';
-import { encodeRequestHeader } from '../../protocol/kafka/header.js';
-import { isFlexible, kafkaApi, responseHeaderIsFlexible } from '../../protocol/kafka/api-keys.js';
-import { decodeMessage, encodeMessage, type AnyField, type EncodableOf } from '../../protocol/kafka/schema.js';
+import { kafka } from '../../protocol/index.js';
+
+const { KafkaReader, KafkaWriter, encodeRequestHeader, isFlexible, kafkaApi, responseHeaderIsFlexible, decodeMessage, encodeMessage } = kafka;
+type AnyField = kafka.AnyField;
+type EncodableOf<F extends readonly kafka.AnyField[]> = kafka.EncodableOf<F>;
 
 /** Versions our client speaks: each node serves them (src/protocol/kafka/api-keys.ts). */
 export const CLIENT_KAFKA_VERSIONS = {

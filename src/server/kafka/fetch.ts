@@ -1,10 +1,11 @@
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { FetchRequestData } from '../../protocol/kafka/messages/fetch.js';
-import { asKafkaBatches } from '../../protocol/kafka/records.js';
+import { kafka } from '../../protocol/index.js';
 import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.js';
 import { Wakeup } from '../spu/wakeup.js';
 import { topicById, type KafkaContext } from './context.js';
 import type { KafkaRequestContext } from './listener.js';
+
+const { KafkaError, asKafkaBatches } = kafka;
+type FetchRequestData = kafka.FetchRequestData;
 
 /** Longest long poll served, whatever max_wait_ms asks. */
 const MAX_WAIT_MS = 30_000;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
+import { kafka } from '../../protocol/index.js';
 import type { GroupOffsetStore } from './group-offsets.js';
+
+const { KafkaError } = kafka;
 
 /**
  * Kafka's classic group protocol, on one node: members join, the coordinator

@@ -1,15 +1,17 @@
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { DescribeGroupsRequestData } from '../../protocol/kafka/messages/describe-groups.js';
-import type { FindCoordinatorRequestData } from '../../protocol/kafka/messages/find-coordinator.js';
-import type { HeartbeatRequestData } from '../../protocol/kafka/messages/heartbeat.js';
-import type { JoinGroupRequestData } from '../../protocol/kafka/messages/join-group.js';
-import type { LeaveGroupRequestData } from '../../protocol/kafka/messages/leave-group.js';
-import type { ListGroupsRequestData } from '../../protocol/kafka/messages/list-groups.js';
-import type { OffsetCommitRequestData } from '../../protocol/kafka/messages/offset-commit.js';
-import type { OffsetFetchRequestData } from '../../protocol/kafka/messages/offset-fetch.js';
-import type { SyncGroupRequestData } from '../../protocol/kafka/messages/sync-group.js';
+import { kafka } from '../../protocol/index.js';
 import type { KafkaContext } from './context.js';
 import type { KafkaHandler, KafkaRequestContext } from './listener.js';
+
+const { KafkaError } = kafka;
+type DescribeGroupsRequestData = kafka.DescribeGroupsRequestData;
+type FindCoordinatorRequestData = kafka.FindCoordinatorRequestData;
+type HeartbeatRequestData = kafka.HeartbeatRequestData;
+type JoinGroupRequestData = kafka.JoinGroupRequestData;
+type LeaveGroupRequestData = kafka.LeaveGroupRequestData;
+type ListGroupsRequestData = kafka.ListGroupsRequestData;
+type OffsetCommitRequestData = kafka.OffsetCommitRequestData;
+type OffsetFetchRequestData = kafka.OffsetFetchRequestData;
+type SyncGroupRequestData = kafka.SyncGroupRequestData;
 
 /** Join v4+ hands out the member id first and expects it back (KIP-394). */
 const MEMBER_ID_REQUIRED_SINCE = 4;

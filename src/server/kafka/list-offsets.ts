@@ -1,9 +1,9 @@
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { ListOffsetsRequestData } from '../../protocol/kafka/messages/list-offsets.js';
-import { asKafkaBatch, decodeKafkaBatch } from '../../protocol/kafka/records.js';
-import { parseBatchHeader, splitRecordSetLenient } from '../../protocol/record-batch.js';
+import { kafka, parseBatchHeader, splitRecordSetLenient } from '../../protocol/index.js';
 import type { PartitionStore } from '../../storage/index.js';
 import type { KafkaContext } from './context.js';
+
+const { KafkaError, asKafkaBatch, decodeKafkaBatch } = kafka;
+type ListOffsetsRequestData = kafka.ListOffsetsRequestData;
 
 const LATEST = -1;
 const EARLIEST = -2;

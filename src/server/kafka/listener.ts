@@ -1,12 +1,14 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { DecodeError } from '../../protocol/codec.js';
-import { KafkaReader, KafkaWriter } from '../../protocol/kafka/codec.js';
-import { decodeRequestHeaderStart, encodeResponseHeader, type KafkaRequestHeader } from '../../protocol/kafka/header.js';
-import { isFlexible, kafkaApi, responseHeaderIsFlexible, type KafkaApi } from '../../protocol/kafka/api-keys.js';
-import { decodeMessage, encodeMessage, type AnyField, type EncodableOf } from '../../protocol/kafka/schema.js';
+import { kafka, DecodeError } from '../../protocol/index.js';
 import { FrameReader, FrameTooLargeError } from '../net/frame-reader.js';
 import type { ServerLimits } from '../limits.js';
+
+const { KafkaReader, KafkaWriter, decodeRequestHeaderStart, encodeResponseHeader, isFlexible, kafkaApi, responseHeaderIsFlexible, decodeMessage, encodeMessage } = kafka;
+type KafkaRequestHeader = kafka.KafkaRequestHeader;
+type KafkaApi = kafka.KafkaApi;
+type AnyField = kafka.AnyField;
+type EncodableOf<F extends readonly kafka.AnyField[]> = kafka.EncodableOf<F>;
 
 /** What a handler learns about the request besides its body. */
 export interface KafkaRequestContext {

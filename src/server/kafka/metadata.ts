@@ -1,9 +1,11 @@
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { MetadataRequestData } from '../../protocol/kafka/messages/metadata.js';
+import { kafka } from '../../protocol/index.js';
 import { TopicRequestError, TOPIC_ERROR, type TopicDefinition } from '../sc/topic-registry.js';
 import { CLUSTER_ID, topicId, type KafkaContext } from './context.js';
 import type { KafkaRequestContext } from './listener.js';
 import { newTopic } from './topics.js';
+
+const { KafkaError } = kafka;
+type MetadataRequestData = kafka.MetadataRequestData;
 
 /** Kafka's answer for a topic request error of the registry. */
 export function kafkaTopicError(err: TopicRequestError): number {

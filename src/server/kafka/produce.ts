@@ -1,11 +1,11 @@
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { ProduceRequestData } from '../../protocol/kafka/messages/produce.js';
-import { ATTR_CONTROL, ATTR_TRANSACTIONAL, markKafkaRecords } from '../../protocol/kafka/records.js';
-import { splitRecordSet, validateBatch, type BatchHeader } from '../../protocol/record-batch.js';
+import { kafka, splitRecordSet, validateBatch, type BatchHeader } from '../../protocol/index.js';
 import { StorageError, type PartitionStore } from '../../storage/index.js';
 import { SerialQueue } from '../../common/index.js';
 import { partitionKey } from '../spu/replica-manager.js';
 import type { KafkaContext } from './context.js';
+
+const { KafkaError, ATTR_CONTROL, ATTR_TRANSACTIONAL, markKafkaRecords } = kafka;
+type ProduceRequestData = kafka.ProduceRequestData;
 
 interface PartitionAnswer {
   index: number;

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { parseBatchHeader, splitRecordSetLenient, type BatchHeader } from '../../protocol/record-batch.js';
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
+import { kafka, parseBatchHeader, splitRecordSetLenient, type BatchHeader } from '../../protocol/index.js';
 import { partitionKey, type ReplicaManager } from '../spu/replica-manager.js';
 import { CoalescedJsonFile } from './durable-file.js';
+
+const { KafkaError } = kafka;
 
 /** Batches remembered per producer and partition to answer a retried one as stored (Kafka keeps five too). */
 const REMEMBERED_BATCHES = 5;

@@ -1,6 +1,4 @@
-import { KAFKA_APIS, KafkaApiKey, kafkaApi, type KafkaApi } from '../../protocol/kafka/api-keys.js';
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { InitProducerIdRequestData } from '../../protocol/kafka/messages/init-producer-id.js';
+import { kafka } from '../../protocol/index.js';
 import type { KafkaContext } from './context.js';
 import { fetchHandler } from './fetch.js';
 import {
@@ -19,6 +17,10 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { metadataHandler } from './metadata.js';
 import { produceHandler } from './produce.js';
 import { createTopicsHandler, deleteTopicsHandler } from './topics.js';
+
+const { KAFKA_APIS, KafkaApiKey, kafkaApi, KafkaError } = kafka;
+type KafkaApi = kafka.KafkaApi;
+type InitProducerIdRequestData = kafka.InitProducerIdRequestData;
 
 function apiVersionsBody(errorCode: number) {
   return {

@@ -1,9 +1,11 @@
-import { KafkaError } from '../../protocol/kafka/error-codes.js';
-import type { CreateTopicsRequestData } from '../../protocol/kafka/messages/create-topics.js';
-import type { DeleteTopicsRequestData } from '../../protocol/kafka/messages/delete-topics.js';
+import { kafka } from '../../protocol/index.js';
 import { TopicRequestError, type TopicDefinition } from '../sc/topic-registry.js';
 import { topicById, topicId, type KafkaContext } from './context.js';
 import { kafkaTopicError } from './metadata.js';
+
+const { KafkaError } = kafka;
+type CreateTopicsRequestData = kafka.CreateTopicsRequestData;
+type DeleteTopicsRequestData = kafka.DeleteTopicsRequestData;
 
 export function newTopic(name: string, partitions: number): TopicDefinition {
   return { name, partitions, replicationFactor: 1, ignoreRackAssignment: false, compression: 'any', createdAt: new Date().toISOString() };

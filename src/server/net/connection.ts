@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { Reader, Writer, DecodeError } from '../../protocol/codec.js';
-import { decodeRequestHeader, type RequestHeader } from '../../protocol/header.js';
+import { Reader, Writer, DecodeError } from '../../protocol/index.js';
+import { decodeRequestHeader, type RequestHeader } from '../../protocol/index.js';
 import { FrameReader, FrameTooLargeError } from './frame-reader.js';
 import type { ServerLimits } from '../limits.js';
 import type { BudgetReader, RequestByteBudget } from './request-budget.js';
-import { ANONYMOUS, type Principal } from '../auth/acl.js';
+import { ANONYMOUS, type Principal } from '../../auth/index.js';
 
 export interface RequestContext {
   header: RequestHeader;

@@ -8,16 +8,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import type { ListenerTls } from '../../auth/index.js';
 
-export interface ListenerTls {
-  /** PEM text of the server's certificate chain and key. */
-  cert: string;
-  key: string;
-  /** PEM text of the CA that signs client certificates (mutual TLS). */
-  ca?: string;
-  /** Refuse clients without a certificate signed by `ca` (default: true when `ca` is set). */
-  requireClientCert?: boolean;
-}
+export type { ListenerTls };
+
 
 /** Who the peer proved to be, as far as the transport knows. */
 export interface TransportIdentity {

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ANONYMOUS, type Principal } from '../auth/acl.js';
+import { ANONYMOUS, type Principal } from '../../auth/index.js';
 import { Connection, type Router } from './connection.js';
 import type { ServerLimits } from '../limits.js';
 import { RequestByteBudget } from './request-budget.js';

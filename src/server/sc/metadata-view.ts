@@ -1,4 +1,4 @@
-import type { KnownKind, ObjectMetadata } from '../../protocol/messages/objects/kinds.js';
+import type { KnownKind, ObjectMetadata } from '../../protocol/index.js';
 import type { ReplicaManager } from '../spu/replica-manager.js';
 import { partitionMetadata, smartModuleMetadata, spuMetadata, topicMetadata, type SpuIdentity } from './objects.js';
 import type { SmartModuleRegistry } from './smartmodule-registry.js';

@@ -2,8 +2,8 @@
 // node's HTTP API is. The console starts after the SC listener, so the answer
 // is read from the node at each request.
 
-import { Writer } from '../../protocol/codec.js';
-import { decodeNodeInfoRequest, encodeNodeInfoResponse, type NodeInfoResponse } from '../../protocol/messages/node-info.js';
+import { Writer } from '../../protocol/index.js';
+import { decodeNodeInfoRequest, encodeNodeInfoResponse, type NodeInfoResponse } from '../../protocol/index.js';
 import type { RequestContext } from '../net/connection.js';
 
 export type NodeInfoSource = () => NodeInfoResponse;

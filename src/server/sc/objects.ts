@@ -1,14 +1,14 @@
 import net from 'node:net';
-import type { TopicSpec, TopicStatus } from '../../protocol/messages/objects/topic.js';
-import { TopicResolution, topicPartitionCount } from '../../protocol/messages/objects/topic.js';
-import type { PartitionSpec, PartitionStatus } from '../../protocol/messages/objects/partition.js';
-import { PartitionResolution } from '../../protocol/messages/objects/partition.js';
-import type { SpuSpec, SpuStatus } from '../../protocol/messages/objects/spu.js';
-import { SpuStatusResolution, SpuType, Encryption } from '../../protocol/messages/objects/spu.js';
-import { topicCompressionCode, topicCompressionName, type Deduplication } from '../../protocol/messages/objects/common.js';
-import type { Metadata } from '../../protocol/messages/objects/metadata.js';
+import type { TopicSpec, TopicStatus } from '../../protocol/index.js';
+import { TopicResolution, topicPartitionCount } from '../../protocol/index.js';
+import type { PartitionSpec, PartitionStatus } from '../../protocol/index.js';
+import { PartitionResolution } from '../../protocol/index.js';
+import type { SpuSpec, SpuStatus } from '../../protocol/index.js';
+import { SpuStatusResolution, SpuType, Encryption } from '../../protocol/index.js';
+import { topicCompressionCode, topicCompressionName, type Deduplication } from '../../protocol/index.js';
+import type { Metadata } from '../../protocol/index.js';
 import type { PartitionStore } from '../../storage/index.js';
-import type { SmartModuleSpec, SmartModuleStatus } from '../../protocol/messages/objects/smartmodule.js';
+import type { SmartModuleSpec, SmartModuleStatus } from '../../protocol/index.js';
 import type { StoredSmartModule } from './smartmodule-registry.js';
 import type { TopicDeduplication, TopicDefinition } from './topic-registry.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ScApiKey, SC_API_VERSIONS } from '../../protocol/api-keys.js';
+import { ScApiKey, SC_API_VERSIONS } from '../../protocol/index.js';
 import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
 import type { RequestHandler, Router } from '../net/connection.js';
@@ -11,9 +11,9 @@ import type { SmartModuleRegistry } from './smartmodule-registry.js';
 import type { TopicRegistry } from './topic-registry.js';
 import { WatchService } from './watch-service.js';
 import { visibility } from './visibility.js';
-import type { Authorizer } from '../auth/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import { nodeInfoHandler, type NodeInfoSource } from './node-info.js';
-import { NODE_INFO_API_KEY, NODE_INFO_VERSIONS } from '../../protocol/messages/node-info.js';
+import { NODE_INFO_API_KEY, NODE_INFO_VERSIONS } from '../../protocol/index.js';
 
 export interface ScContext {
   topics: TopicRegistry;

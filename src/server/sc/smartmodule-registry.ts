@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip as gzipCallback } from 'node:zlib';
-import type { SmartModuleMetadata, SmartModuleSpec } from '../../protocol/messages/objects/smartmodule.js';
+import type { SmartModuleMetadata, SmartModuleSpec } from '../../protocol/index.js';
 import { readJsonIfExists, SerialQueue, writeFileAtomic, writeJsonAtomic } from '../../common/index.js';
 
 /** A refusal the client sees as a Fluvio error code with a message. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 
-import type { TopicCompression } from '../../protocol/messages/objects/common.js';
+import type { TopicCompression } from '../../protocol/index.js';
 
 export type { TopicCompression };
 

@@ -2,9 +2,9 @@
 // a SmartModule it may describe; the SPUs always, since every client needs
 // them to find a partition's leader.
 
-import type { KnownKind } from '../../protocol/messages/objects/kinds.js';
-import type { Principal } from '../auth/index.js';
-import type { Authorizer } from '../auth/index.js';
+import type { KnownKind } from '../../protocol/index.js';
+import type { Principal } from '../../auth/index.js';
+import type { Authorizer } from '../../auth/index.js';
 
 export type Visibility = (who: Principal, kind: KnownKind, name: string) => boolean;
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { Writer } from '../../protocol/codec.js';
-import { decodeWatchRequest, encodeWatchResponse, type WatchResponse } from '../../protocol/messages/watch.js';
-import { isKnownKind, type KnownKind } from '../../protocol/messages/objects/kinds.js';
-import type { MetadataChange } from '../../protocol/messages/objects/metadata.js';
+import { Writer } from '../../protocol/index.js';
+import { decodeWatchRequest, encodeWatchResponse, type WatchResponse } from '../../protocol/index.js';
+import { isKnownKind, type KnownKind } from '../../protocol/index.js';
+import type { MetadataChange } from '../../protocol/index.js';
 import type { Connection, RequestContext } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
 import type { MetadataView } from './metadata-view.js';

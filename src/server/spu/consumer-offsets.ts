@@ -18,8 +18,8 @@
 
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Writer } from '../../protocol/codec.js';
-import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
+import { Writer } from '../../protocol/index.js';
+import { ErrorCode, type FluvioError } from '../../protocol/index.js';
 import {
   decodeDeleteConsumerOffsetRequest,
   decodeFetchConsumerOffsetsRequest,
@@ -28,8 +28,8 @@ import {
   encodeFetchConsumerOffsetsResponse,
   encodeUpdateConsumerOffsetResponse,
   type ConsumerOffset,
-} from '../../protocol/messages/consumer-offsets.js';
-import type { Authorizer } from '../auth/index.js';
+} from '../../protocol/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import type { RequestContext, RequestHandler } from '../net/connection.js';
 import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
 import type { ReplicaManager } from './replica-manager.js';

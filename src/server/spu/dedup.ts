@@ -7,7 +7,7 @@
 // long-lived chain per partition holds the window between requests; it ends
 // with the partition.
 
-import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
+import type { SmartModuleInvocation } from '../../protocol/index.js';
 import type { SmartChain } from '../../smartengine/index.js';
 import type { PartitionStore } from '../../storage/index.js';
 import type { TopicDeduplication } from '../sc/topic-registry.js';

@@ -1,7 +1,7 @@
-import { Writer } from '../../protocol/codec.js';
-import { ErrorCode } from '../../protocol/error-code.js';
-import { decodeFetchOffsetsRequest, encodeFetchOffsetsResponse } from '../../protocol/messages/fetch-offsets.js';
-import type { Authorizer } from '../auth/index.js';
+import { Writer } from '../../protocol/index.js';
+import { ErrorCode } from '../../protocol/index.js';
+import { decodeFetchOffsetsRequest, encodeFetchOffsetsResponse } from '../../protocol/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import type { RequestContext } from '../net/connection.js';
 import type { ReplicaManager } from './replica-manager.js';
 

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
-import { Writer } from '../../protocol/codec.js';
-import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
-import { COMPRESSION_IDS } from '../../protocol/compression.js';
-import { splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/record-batch.js';
+import { Writer } from '../../protocol/index.js';
+import { ErrorCode, type FluvioError } from '../../protocol/index.js';
+import { COMPRESSION_IDS } from '../../protocol/index.js';
+import { splitRecordSet, validateBatch, parseBatchHeader } from '../../protocol/index.js';
 import {
   decodeProduceRequest,
   encodeProduceResponse,
   type PartitionProduceResponse,
-} from '../../protocol/messages/produce.js';
-import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
+} from '../../protocol/index.js';
+import type { SmartModuleInvocation } from '../../protocol/index.js';
 import { SmartModuleError, processStoredBatch, type SmartChain } from '../../smartengine/index.js';
 import { StorageError, type AppendResult, type PartitionStore } from '../../storage/index.js';
-import type { Authorizer } from '../auth/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import type { RequestContext } from '../net/connection.js';
 import type { TopicCompression, TopicDeduplication } from '../sc/topic-registry.js';
 import { DedupFilters } from './dedup.js';

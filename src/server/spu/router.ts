@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/api-keys.js';
+import { SpuApiKey, SPU_API_VERSIONS } from '../../protocol/index.js';
 import { apiVersionsHandler, PLATFORM_VERSION, versionCheckedRouter } from '../api-versions.js';
 import type { ServerLimits } from '../limits.js';
-import type { Authorizer } from '../auth/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import type { RequestHandler, Router } from '../net/connection.js';
 import { consumerOffsetHandlers, type ConsumerOffsetBackend } from './consumer-offsets.js';
 import { fetchOffsetsHandler } from './fetch-offsets.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { parseBatchHeader, decodeRecords, assembleBatch, Compression, type BatchHeader } from '../../protocol/record-batch.js';
-import type { SmartModuleInvocation } from '../../protocol/messages/smartmodule-invocation.js';
+import { parseBatchHeader, decodeRecords, assembleBatch, Compression, type BatchHeader } from '../../protocol/index.js';
+import type { SmartModuleInvocation } from '../../protocol/index.js';
 import {
   encodeRecords,
   invocationsToConfigs,

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
-import { Writer } from '../../protocol/codec.js';
-import { ErrorCode, type FluvioError } from '../../protocol/error-code.js';
-import { parseBatchHeader } from '../../protocol/record-batch.js';
-import { asFluvioBatches } from '../../protocol/kafka/records.js';
+import { Writer } from '../../protocol/index.js';
+import { ErrorCode, type FluvioError } from '../../protocol/index.js';
+import { kafka, parseBatchHeader } from '../../protocol/index.js';
 import {
   decodeStreamFetchRequest,
   encodeStreamFetchResponse,
   type StreamFetchRequest,
   type StreamFetchResponse,
-} from '../../protocol/messages/stream-fetch.js';
+} from '../../protocol/index.js';
 import { OffsetOutOfRangeError, type PartitionStore } from '../../storage/index.js';
 import type { Connection, RequestContext } from '../net/connection.js';
 import { ProtocolViolation } from '../net/connection.js';
 import type { ServerLimits } from '../limits.js';
-import type { Authorizer } from '../auth/index.js';
+import type { Authorizer } from '../../auth/index.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { Wakeup } from './wakeup.js';
 import { SmartModuleError, type SmartChain } from '../../smartengine/index.js';
@@ -135,7 +134,7 @@ class StreamSession {
     const end = batchEnd(result.chunks[result.chunks.length - 1]);
     this.checkRead(result.chunks[0], end, result.highWatermark);
     // Batches stored by the Kafka listener hold Kafka records: converted here, for Fluvio readers only.
-    const chunks = await asFluvioBatches(result.chunks);
+    const chunks = await kafka.asFluvioBatches(result.chunks);
     if (this.chain) return this.sendTransformed(this.chain, chunks);
     this.sendFrame(chunks, { code: ErrorCode.None });
     this.offset = end;

@@ -1,6 +1,6 @@
-import { Writer } from '../../protocol/codec.js';
-import { ErrorCode } from '../../protocol/error-code.js';
-import { decodeUpdateOffsetsRequest, encodeUpdateOffsetsResponse } from '../../protocol/messages/update-offsets.js';
+import { Writer } from '../../protocol/index.js';
+import { ErrorCode } from '../../protocol/index.js';
+import { decodeUpdateOffsetsRequest, encodeUpdateOffsetsResponse } from '../../protocol/index.js';
 import type { RequestContext } from '../net/connection.js';
 import type { StreamFetchService } from './stream-fetch.js';
 

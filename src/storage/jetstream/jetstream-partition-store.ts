@@ -26,7 +26,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { readStoredHeader } from '../batch-layout.js';
-import { BATCH_HEADER_SIZE, parseBatchHeader, readI64, setBaseOffset } from '../../protocol/record-batch.js';
+import { BATCH_HEADER_SIZE, parseBatchHeader, readI64, setBaseOffset } from '../../protocol/index.js';
 import { resolveStorageConfig, type StorageConfig } from '../config.js';
 import { OffsetOutOfRangeError, StorageError } from '../errors.js';
 import type { AppendResult, PartitionStore, ReadResult } from '../partition-store.js';

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ANONYMOUS, AuthorizationError, Authorizer, decide, parseAclRules, type Principal } from '../../../src/server/auth/index.js';
+import { ANONYMOUS, AuthorizationError, Authorizer, decide, parseAclRules, type Principal } from '../../../src/auth/index.js';
 
 const alice: Principal = { user: 'alice', groups: ['analysts'], mechanism: 'x509' };
 const bob: Principal = { user: 'bob', groups: [], mechanism: 'SCRAM-SHA-256' };

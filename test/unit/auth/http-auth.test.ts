@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { test } from 'node:test';
 import pino from 'pino';
-import { Authorizer, LoginGuard, UserStore } from '../../../src/server/auth/index.js';
-import { HttpAuthenticator, httpRefusal, requestToken, SESSION_COOKIE } from '../../../src/server/auth/http-auth.js';
+import { Authorizer, LoginGuard, UserStore } from '../../../src/auth/index.js';
+import { HttpAuthenticator, httpRefusal, requestToken, SESSION_COOKIE } from '../../../src/auth/http-auth.js';
 import { SecretRedactor } from '../../../src/connectors/redact.js';
 import { removeDir, tempDir } from '../../helpers/test-node.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
-import { passwordMatches, ScramError, ScramServer, scramCredential } from '../../../src/server/auth/index.js';
+import { passwordMatches, ScramError, ScramServer, scramCredential } from '../../../src/auth/index.js';
 
 // RFC 7677 section 3: user "user", password "pencil".
 const RFC = {

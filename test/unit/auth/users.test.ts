@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LoginGuard, UserError, UserStore } from '../../../src/server/auth/index.js';
+import { LoginGuard, UserError, UserStore } from '../../../src/auth/index.js';
 
 test('users: add, password check, groups, tokens, delete; no secret on disk or in listings', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'freshet-users-'));

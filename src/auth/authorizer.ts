@@ -7,7 +7,7 @@
 
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../common/index.js';
 import { decide, formatRule, MAX_ACL_RULES, parseAclRules, sameRule, type AclRule, type Operation, type Principal, type ResourceType } from './acl.js';
 
 export const ACLS_FILE = path.join('metadata', 'acls.json');

@@ -5,7 +5,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../../common/index.js';
+import { readJsonIfExists, SerialQueue, writeJsonAtomic } from '../common/index.js';
 import type { Principal } from './acl.js';
 import { passwordMatches, SCRAM_MECHANISMS, scramCredential, type ScramCredential, type ScramMechanism } from './scram.js';
 
