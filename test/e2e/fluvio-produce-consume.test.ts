@@ -20,6 +20,18 @@ after(async () => {
 const beginning = (index = 0) => new Offset({ index, from: 'beginning' });
 const end = (index = 0) => new Offset({ index, from: 'end' });
 
+/** The client's metadata follows the node's watch pushes: try again (bounded) until it knows what was just created. */
+async function untilResolves<T>(attempt: () => Promise<T>, tries = 100): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 async function createTopic(name: string, partitions = 1): Promise<void> {
   const admin = await fluvio.admin();
   await admin.createTopic(name, { partitions, replicationFactor: 1, ignoreRackAssignment: false });
@@ -171,7 +183,8 @@ test("a topic's compression setting, now enforced: the real client compresses it
   for (const [compression, codec] of [['gzip', Compression.Gzip], ['none', Compression.None]] as const) {
     const name = `compressed-${compression}`;
     await node.topics.create({ name, partitions: 1, replicationFactor: 1, ignoreRackAssignment: false, compression, createdAt: new Date().toISOString() });
-    const producer = await fluvio.topicProducer(name);
+    // Created behind the client's back: its metadata learns of the topic through the watch stream.
+    const producer = await untilResolves(() => fluvio.topicProducer(name));
     await producer.send('k', `${compression} 1`);
     await producer.send('k', `${compression} 2`);
     await producer.flush();
