@@ -1,3 +1,4 @@
+import { listenOn } from '../net/listen.js';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { kafka, DecodeError } from '../../protocol/index.js';
@@ -197,17 +198,8 @@ export class KafkaListener {
     });
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('kafka listener: no TCP address');
-    return address.port;
+  listen(host: string, port: number): Promise<number> {
+    return listenOn(this.server, host, port, 'kafka listener');
   }
 
   get connectionCount(): number {

@@ -1,3 +1,4 @@
+import { listenOn } from './listen.js';
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { ANONYMOUS, type Principal } from '../../auth/index.js';
@@ -55,17 +56,8 @@ export class TcpListener {
     return this.socketServer.failedHandshakes;
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error(`${this.name}: no TCP address`);
-    return address.port;
+  listen(host: string, port: number): Promise<number> {
+    return listenOn(this.server, host, port, this.name);
   }
 
   get connectionCount(): number {
