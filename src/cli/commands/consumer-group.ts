@@ -16,6 +16,7 @@ export function consumerGroupCommand(): Command {
     .description('list consumer groups and their state')
     .addOption(listFormatOption())
     .option('--kafka <host:port>', kafkaOption)
+    .addHelpText('after', examples('freshet consumer-group list', 'freshet consumer-group list -O json | jq -r .group'))
     .action(async (flags: { output: ListFormat; kafka?: string }, command: Command) => {
       const groups = await withClient(command, (freshet) => {
         if (flags.kafka !== undefined) freshet.kafkaEndpoint = flags.kafka;
@@ -34,6 +35,7 @@ export function consumerGroupCommand(): Command {
     .argument('<group>', 'group id')
     .addOption(listFormatOption())
     .option('--kafka <host:port>', kafkaOption)
+    .addHelpText('after', examples('freshet consumer-group describe billing', 'freshet consumer-group describe billing -O json | jq .partitions'))
     .action(async (id: string, flags: { output: ListFormat; kafka?: string }, command: Command) => {
       const details = await withClient(command, (freshet) => {
         if (flags.kafka !== undefined) freshet.kafkaEndpoint = flags.kafka;
