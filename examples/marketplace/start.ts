@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     return n;
   };
   const logger = pino({ level: process.env.FRESHET_LOG ?? 'warn' }, pino.destination(2));
-  process.stderr.write('Starting Freshet with the marketplace example (the first start compiles the built-in SmartModules: a few seconds)...\n');
+  process.stderr.write('Starting Freshet with the marketplace example...\n');
   let running: RunningMarketplace;
   try {
     running = await startMarketplace({
