@@ -16,7 +16,7 @@ import * as p from '../../src/protocol/index.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { startTestNode, removeDir } from '../helpers/test-node.js';
 import { connectFluvio, Offset, take } from '../helpers/fluvio.js';
-import { loadFrames, prng } from '../unit/protocol/helpers.js';
+import { int, loadFrames, mutate, pick, prng, randomBytes, type Random } from '../unit/protocol/helpers.js';
 import { RawClient, apiVersions, assertScServes, assertSpuServes, encodeProduceBody, frameOf, requestFrame, PRODUCE_VERSION } from '../helpers/raw-client.js';
 
 const SEED = Number(process.env.FRESHET_FUZZ_SEED ?? 0x5eed_f00d);
@@ -26,7 +26,6 @@ const WORKERS = 8;
 /** How long a case waits for a response or a close before moving on. */
 const SETTLE_MS = 25;
 
-type Random = () => number;
 type Side = 'sc' | 'spu';
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
@@ -55,61 +54,6 @@ after(async () => {
   await node.stop();
   await removeDir(node.dataDir);
 });
-
-function int(random: Random, below: number): number {
-  return Math.floor(random() * below);
-}
-
-function pick<T>(random: Random, items: readonly T[]): T {
-  return items[int(random, items.length)];
-}
-
-function randomBytes(random: Random, n: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = int(random, 256);
-  return out;
-}
-
-const HUGE_32 = [0x7fffffff, 0xffffffff, 0x80000000, 0x00ffffff, 0x0000ffff, 0x00100000];
-const HUGE_16 = [0xffff, 0x8000, 0x7fff, 0x0100];
-
-/** One mutation of a frame body (never in place). */
-function mutate(random: Random, input: Buffer): Buffer {
-  const buf = Buffer.from(input);
-  if (buf.length === 0) return randomBytes(random, 1 + int(random, 16));
-  switch (int(random, 8)) {
-    case 0: {
-      const flips = 1 + int(random, 4);
-      for (let i = 0; i < flips; i++) buf[int(random, buf.length)] ^= 1 << int(random, 8);
-      return buf;
-    }
-    case 1:
-      return buf.subarray(0, int(random, buf.length));
-    case 2:
-      if (buf.length >= 4) buf.writeUInt32BE(pick(random, HUGE_32), int(random, buf.length - 3));
-      return buf;
-    case 3:
-      if (buf.length >= 2) buf.writeUInt16BE(pick(random, HUGE_16), int(random, buf.length - 1));
-      return buf;
-    case 4: {
-      const at = int(random, buf.length);
-      return Buffer.concat([buf.subarray(0, at), randomBytes(random, 1 + int(random, 8)), buf.subarray(at)]);
-    }
-    case 5: {
-      const at = int(random, buf.length);
-      return Buffer.concat([buf.subarray(0, at), buf.subarray(at + 1 + int(random, 8))]);
-    }
-    case 6: {
-      // Repeat a slice: duplicated elements, counts that no longer match.
-      const at = int(random, buf.length);
-      const slice = buf.subarray(at, at + 1 + int(random, 32));
-      return Buffer.concat([buf.subarray(0, at), slice, slice, buf.subarray(at + slice.length)]);
-    }
-    default:
-      buf[int(random, buf.length)] = pick(random, [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff]);
-      return buf;
-  }
-}
 
 interface Seed {
   side: Side;

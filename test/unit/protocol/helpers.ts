@@ -195,13 +195,13 @@ export function pick<T>(random: Random, items: readonly T[]): T {
   return items[int(random, items.length)];
 }
 
-const HUGE_I32 = [0x7fffffff, 0xffffffff, 0x80000000, 0x00ffffff, 0x0000ffff];
+const HUGE_I32 = [0x7fffffff, 0xffffffff, 0x80000000, 0x00ffffff, 0x0000ffff, 0x00100000];
 
-/** One random mutation of `input` (never in place): bit flips, truncation, huge lengths, insertions, deletions. */
+/** One random mutation of `input` (never in place): bit flips, truncation, huge lengths, insertions, deletions, repeated slices. */
 export function mutate(random: Random, input: Buffer): Buffer {
   const buf = Buffer.from(input);
   if (buf.length === 0) return Buffer.from([int(random, 256)]);
-  switch (int(random, 7)) {
+  switch (int(random, 8)) {
     case 0: {
       const flips = 1 + int(random, 4);
       for (let i = 0; i < flips; i++) buf[int(random, buf.length)] ^= 1 << int(random, 8);
@@ -227,6 +227,12 @@ export function mutate(random: Random, input: Buffer): Buffer {
     case 5: {
       const at = int(random, buf.length);
       return Buffer.concat([buf.subarray(0, at), buf.subarray(at + 1 + int(random, 8))]);
+    }
+    case 6: {
+      // Repeat a slice: duplicated elements, counts that no longer match.
+      const at = int(random, buf.length);
+      const slice = buf.subarray(at, at + 1 + int(random, 32));
+      return Buffer.concat([buf.subarray(0, at), slice, slice, buf.subarray(at + slice.length)]);
     }
     default:
       buf[int(random, buf.length)] = pick(random, [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff]);
